@@ -20,7 +20,7 @@ namespace ResNeSt.Models.Weights;
 public static class RandomWeights
 {
     /// <summary>Standard deviation of the logits across classes that the classifier is scaled for.</summary>
-    private const double TargetLogitSpread = 6.0;
+    private const double TargetLogitSpread = 3.0;
 
     /// <summary>Variance of ReLU(z) for z ~ N(0, 1): ½ − 1/(2π).</summary>
     private const double ReluVariance = 0.5 - (1 / (2 * Math.PI));

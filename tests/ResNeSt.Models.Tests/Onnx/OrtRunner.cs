@@ -38,22 +38,31 @@ internal sealed class OrtRunner : IDisposable
         return logits;
     }
 
-    /// <summary>Deterministic inputs of ImageNet-normalised scale: a smooth pattern plus noise, different per image.</summary>
+    /// <summary>
+    /// Deterministic inputs of ImageNet-normalised scale that differ in kind, as real images do: image
+    /// n % 3 = 0 is a smooth pattern plus noise, 1 a ramp across the width, 2 a checkerboard plus noise.
+    /// </summary>
     public static float[] Images(int batch, int crop, int seed)
     {
         var random = new Random(seed);
         var data = new float[batch * 3 * crop * crop];
         for (int n = 0; n < batch; n++)
         {
-            double fx = 1 + random.Next(6), fy = 1 + random.Next(6), phase = random.NextDouble() * 6;
+            double fx = 1 + random.Next(6), fy = 1 + random.Next(6), phase = random.NextDouble() * 6, cell = 4 + random.Next(8);
             for (int c = 0; c < 3; c++)
             {
                 for (int y = 0; y < crop; y++)
                 {
                     for (int x = 0; x < crop; x++)
                     {
-                        double pattern = Math.Sin((fx * x / crop * Math.PI * 2) + phase + c) * Math.Cos(fy * y / crop * Math.PI * 2);
-                        data[(((n * 3) + c) * crop * crop) + (y * crop) + x] = (float)((1.2 * pattern) + (0.5 * ((random.NextDouble() * 2) - 1)));
+                        double noise = (random.NextDouble() * 2) - 1;
+                        double value = (n % 3) switch
+                        {
+                            0 => (1.2 * Math.Sin((fx * x / crop * Math.PI * 2) + phase + c) * Math.Cos(fy * y / crop * Math.PI * 2)) + (0.5 * noise),
+                            1 => (4.0 * x / crop) - 2 + (0.3 * c),
+                            _ => ((((int)(x / cell) + (int)(y / cell)) % 2 == 0) ? 1.5 : -1.5) + (0.3 * noise),
+                        };
+                        data[(((n * 3) + c) * crop * crop) + (y * crop) + x] = (float)value;
                     }
                 }
             }
@@ -61,6 +70,21 @@ internal sealed class OrtRunner : IDisposable
 
         return data;
     }
+
+    /// <summary>Images of the first kind only (smooth pattern plus noise), each from its own seed.</summary>
+    public static float[] Patterns(int batch, int crop, int seed) =>
+        [.. Enumerable.Range(0, batch).SelectMany(n => Images(1, crop, seed + n))];
+
+    public static int ArgMax(float[] values) => Array.IndexOf(values, values.Max());
+
+    /// <summary>Population standard deviation across classes.</summary>
+    public static double Spread(float[] values)
+    {
+        double mean = values.Average();
+        return Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
+    }
+
+    public static float MaxAbsDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
 
     public void Dispose() => _session.Dispose();
 }
