@@ -85,7 +85,7 @@ internal sealed class OnnxGraph(bool halfPrecision)
         return attribute;
     }
 
-    /// <summary>A tensor value description; a <c>null</c> dimension is the symbolic batch dimension.</summary>
+    /// <summary>A tensor value description: the symbolic batch dimension <paramref name="batchDim"/>, then fixed dimensions.</summary>
     public static ValueInfoProto Value(string name, int elementType, string batchDim, params long[] trailingDims)
     {
         var shape = new TensorShapeProto();
