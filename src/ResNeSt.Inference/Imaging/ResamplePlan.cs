@@ -60,8 +60,9 @@ internal readonly record struct ResamplePlan(
         double side = (double)crop / (crop + 32) * Math.Min(width, height);
         int top = RoundHalfEven((height - side) / 2.0);
         int left = RoundHalfEven((width - side) / 2.0);
-        int right = RoundHalfEven(left + side);
-        int bottom = RoundHalfEven(top + side);
+        // Below S = 32 a tiny image's box can round to nothing, where PIL would fail; keep at least one pixel.
+        int right = Math.Max(RoundHalfEven(left + side), left + 1);
+        int bottom = Math.Max(RoundHalfEven(top + side), top + 1);
         return new ResamplePlan(left, top, right - left, bottom - top, crop, crop, 0, 0, crop, ResampleKernel.Bicubic);
     }
 
