@@ -63,6 +63,12 @@ public sealed class ImagePreprocessor
 
         var header = ReadHeader(encoded, Limits, _configuration);
         using var image = Decode(encoded, header);
+        if (header.ChromaSubsampling != (1, 1))
+        {
+            // ImageSharp replicates subsampled chroma; libjpeg (PIL) interpolates it. Redo it libjpeg's way.
+            JpegChromaUpsampling.Apply(image, header.ChromaSubsampling.H, header.ChromaSubsampling.V);
+        }
+
         if (spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8)
         {
             // A lossless permutation of pixels (flips and quarter turns), so parity with PIL + exif_transpose holds.
@@ -169,9 +175,10 @@ public sealed class ImagePreprocessor
                 $"The {name} header declares {width}×{height} pixels; at most {limits.MaxPixels} pixels and {limits.MaxSide} a side are accepted.");
         }
 
+        var jpeg = format == ImageFormatKind.Jpeg ? ImageFormatSniffer.ReadJpegLayout(encoded) : default;
         bool complete = format switch
         {
-            ImageFormatKind.Jpeg => ImageFormatSniffer.IsCompleteJpeg(encoded),
+            ImageFormatKind.Jpeg => jpeg.Complete,
             ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
             _ => true,
         };
@@ -180,7 +187,9 @@ public sealed class ImagePreprocessor
             throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
         }
 
-        return new Header(format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata));
+        return new Header(
+            format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata),
+            jpeg.ChromaSubsampling);
     }
 
     private static ushort ReadOrientation(ImageMetadata? metadata)
@@ -205,8 +214,7 @@ public sealed class ImagePreprocessor
                     return DecodeSixteenBit(_configuration, stream, decoder);
                 }
 
-                var image = decoder.Decode<Rgb24>(_configuration, stream, CancellationToken.None);
-                return CheckSize(image, header);
+                return CheckSize(decoder.Decode<Rgb24>(_configuration, stream, CancellationToken.None), header);
             }
         }
         catch (Exception ex) when (ex is not ImageRejectedException)
@@ -255,5 +263,6 @@ public sealed class ImagePreprocessor
         _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged: {ex.Message}", ex),
     };
 
-    private readonly record struct Header(ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth);
+    private readonly record struct Header(
+        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling);
 }
