@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Advanced;
@@ -9,37 +10,32 @@ namespace ResNeSt.Inference.Imaging;
 /// <summary>
 /// Re-creates libjpeg-turbo's "fancy" (triangle-filtered) chroma upsampling on a 4:2:0 or 4:2:2 JPEG that ImageSharp
 /// has decoded with replicated chroma. ImageSharp rounds Y, Cb and Cr to integers before its colour conversion and
-/// rounds the RGB result, so the planes can be recovered from the pixels: Y per pixel (its error is under half a
-/// level), chroma per subsampled block (the block's pixels share one chroma sample, and their average cancels the
-/// rounding). The chroma planes are then upsampled and converted with libjpeg's own integer arithmetic (jdsample.c,
-/// jdcolor.c). Pixels with a clipped channel cannot be inverted and keep ImageSharp's values.
-/// This takes 4:2:0 JPEGs from about 0.25/255 mean difference to PIL down to the 4:4:4 level.
+/// rounds the RGB result, so the planes can be recovered from the pixels: the chroma of each subsampled block (its
+/// pixels share one chroma sample; the channel differences G − R and B − R do not depend on Y, and their block sums
+/// cancel the rounding), then each pixel's Y (its error is under half a level). The chroma is then upsampled and
+/// converted with libjpeg's own integer arithmetic (jdsample.c, jdcolor.c). Pixels with a clipped channel give fewer
+/// equations; a pixel clipped in all three keeps ImageSharp's values. This takes 4:2:0 JPEGs from about 0.25/255
+/// mean difference to PIL down to the 4:4:4 level.
 /// </summary>
-internal static class JpegChromaUpsampling
+internal static unsafe class JpegChromaUpsampling
 {
     private const int ScaleBits = 16;
     private const int OneHalf = 1 << (ScaleBits - 1);
 
-    private static readonly int[] s_crToR = new int[256];
-    private static readonly int[] s_cbToB = new int[256];
-    private static readonly int[] s_crToG = new int[256];
-    private static readonly int[] s_cbToG = new int[256];
+    // ImageSharp's YCbCr → RGB (JFIF) coefficients: channel = Y + a·(Cb − 128) + b·(Cr − 128).
+    private const float RCr = 1.402f;
+    private const float GCb = -0.344136f;
+    private const float GCr = -0.714136f;
+    private const float BCb = 1.772f;
 
-#pragma warning disable CA1810 // the tables depend on each other's loop variable; an initialiser per table would repeat it
-    static JpegChromaUpsampling()
-#pragma warning restore CA1810
-    {
-        // libjpeg's build_ycc_rgb_table: FIX(x) = (int)(x · 2^16 + 0.5); x runs over sample − 128.
-        static long Fix(double x) => (long)((x * (1L << ScaleBits)) + 0.5);
-        for (int i = 0; i < 256; i++)
-        {
-            long x = i - 128;
-            s_crToR[i] = (int)(((Fix(1.40200) * x) + OneHalf) >> ScaleBits);
-            s_cbToB[i] = (int)(((Fix(1.77200) * x) + OneHalf) >> ScaleBits);
-            s_crToG[i] = (int)(-Fix(0.71414) * x);
-            s_cbToG[i] = (int)((-Fix(0.34414) * x) + OneHalf);
-        }
-    }
+    // The two Y-free equations an unclipped pixel gives: G − R = P1·Cb' + Q1·Cr', B − R = P2·Cb' + Q2·Cr'.
+    private const float P1 = GCb;
+    private const float Q1 = GCr - RCr;
+    private const float P2 = BCb;
+    private const float Q2 = -RCr;
+
+    /// <summary>libjpeg's build_ycc_rgb_table, four tables of 256 side by side: Cr→R, Cb→B, Cr→G, Cb→G.</summary>
+    private static readonly int[] s_tables = BuildTables();
 
     public static void Apply(Image<Rgb24> image, int h, int v)
     {
@@ -52,135 +48,181 @@ internal static class JpegChromaUpsampling
         int height = image.Height;
         int chromaWidth = (width + h - 1) / h;
         int chromaHeight = (height + v - 1) / v;
-        byte[] cb = ArrayPool<byte>.Shared.Rent(chromaWidth * chromaHeight);
-        byte[] cr = ArrayPool<byte>.Shared.Rent(chromaWidth * chromaHeight);
-        float[] sums = ArrayPool<float>.Shared.Rent(chromaWidth * 8);
-        int[] sums16 = ArrayPool<int>.Shared.Rent(chromaWidth * 4);
-        byte[] upCb = ArrayPool<byte>.Shared.Rent((2 * chromaWidth) + 2);
-        byte[] upCr = ArrayPool<byte>.Shared.Rent((2 * chromaWidth) + 2);
+        byte[] chroma = ArrayPool<byte>.Shared.Rent(2 * chromaWidth * chromaHeight);
+        int[] scratch = ArrayPool<int>.Shared.Rent(2 * chromaWidth);
+        byte[] upsampled = ArrayPool<byte>.Shared.Rent(2 * ((2 * chromaWidth) + 2));
         try
         {
-            RecoverChroma(image, h, v, chromaWidth, chromaHeight, cb, cr, sums);
-            for (int y = 0; y < height; y++)
+            fixed (byte* cb = chroma, up = upsampled)
+            fixed (int* colSums = scratch, tables = s_tables)
             {
-                var row = MemoryMarshal.AsBytes(image.DangerousGetPixelRowMemory(y).Span);
-                int cy = y / v;
-                if (v == 2)
-                {
-                    // The nearer chroma row weighs 3, the further one (above for even rows, below for odd) 1;
-                    // libjpeg's context rows repeat the first and last rows at the edges.
-                    int other = Math.Clamp((y & 1) == 0 ? cy - 1 : cy + 1, 0, chromaHeight - 1);
-                    UpsampleH2V2(cb.AsSpan(cy * chromaWidth, chromaWidth), cb.AsSpan(other * chromaWidth, chromaWidth), upCb, sums16);
-                    UpsampleH2V2(cr.AsSpan(cy * chromaWidth, chromaWidth), cr.AsSpan(other * chromaWidth, chromaWidth), upCr, sums16);
-                }
-                else
-                {
-                    UpsampleH2V1(cb.AsSpan(cy * chromaWidth, chromaWidth), upCb);
-                    UpsampleH2V1(cr.AsSpan(cy * chromaWidth, chromaWidth), upCr);
-                }
+                byte* cr = cb + (chromaWidth * chromaHeight);
+                byte* upCb = up;
+                byte* upCr = up + (2 * chromaWidth) + 2;
 
-                ConvertRow(row, width, h, cb.AsSpan(cy * chromaWidth, chromaWidth), cr.AsSpan(cy * chromaWidth, chromaWidth), upCb, upCr);
+                // Fused, in place: converting a block row's pixels needs the chroma of the rows above and below, so
+                // the next block row is recovered (from still-unconverted pixels) before this one is converted.
+                RecoverBlockRow(image, 0, h, v, chromaWidth, cb, cr);
+                for (int cy = 0; cy < chromaHeight; cy++)
+                {
+                    if (cy + 1 < chromaHeight)
+                    {
+                        RecoverBlockRow(image, cy + 1, h, v, chromaWidth, cb, cr);
+                    }
+
+                    for (int y = cy * v; y < Math.Min((cy + 1) * v, height); y++)
+                    {
+                        byte* nearCb = cb + (cy * chromaWidth);
+                        byte* nearCr = cr + (cy * chromaWidth);
+                        if (v == 2)
+                        {
+                            // The nearer chroma row weighs 3, the further one (above for even rows, below for odd)
+                            // 1; libjpeg's context rows repeat the first and last rows at the edges.
+                            int other = Math.Clamp((y & 1) == 0 ? cy - 1 : cy + 1, 0, chromaHeight - 1);
+                            UpsampleH2V2(nearCb, cb + (other * chromaWidth), chromaWidth, upCb, colSums);
+                            UpsampleH2V2(nearCr, cr + (other * chromaWidth), chromaWidth, upCr, colSums);
+                        }
+                        else
+                        {
+                            UpsampleH2V1(nearCb, chromaWidth, upCb);
+                            UpsampleH2V1(nearCr, chromaWidth, upCr);
+                        }
+
+                        fixed (byte* row = MemoryMarshal.AsBytes(image.DangerousGetPixelRowMemory(y).Span))
+                        {
+                            ConvertRow(row, width, h, nearCb, nearCr, upCb, upCr, tables);
+                        }
+                    }
+                }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(cb);
-            ArrayPool<byte>.Shared.Return(cr);
-            ArrayPool<float>.Shared.Return(sums);
-            ArrayPool<int>.Shared.Return(sums16);
-            ArrayPool<byte>.Shared.Return(upCb);
-            ArrayPool<byte>.Shared.Return(upCr);
+            ArrayPool<byte>.Shared.Return(chroma);
+            ArrayPool<int>.Shared.Return(scratch);
+            ArrayPool<byte>.Shared.Return(upsampled);
         }
     }
 
-    // ImageSharp's YCbCr → RGB (JFIF) coefficients: channel = Y + A·(Cb − 128) + B·(Cr − 128).
-    private const float RCr = 1.402f;
-    private const float GCb = -0.344136f;
-    private const float GCr = -0.714136f;
-    private const float BCb = 1.772f;
+    private static int[] BuildTables()
+    {
+        // FIX(x) = (int)(x · 2^16 + 0.5); x runs over sample − 128.
+        static long Fix(double x) => (long)((x * (1L << ScaleBits)) + 0.5);
+        var tables = new int[4 * 256];
+        for (int i = 0; i < 256; i++)
+        {
+            long x = i - 128;
+            tables[i] = (int)(((Fix(1.40200) * x) + OneHalf) >> ScaleBits);
+            tables[256 + i] = (int)(((Fix(1.77200) * x) + OneHalf) >> ScaleBits);
+            tables[512 + i] = (int)(-Fix(0.71414) * x);
+            tables[768 + i] = (int)((-Fix(0.34414) * x) + OneHalf);
+        }
 
-    private static bool IsClipped(byte value) => value is 0 or 255;
+        return tables;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsClipped(int value) => (uint)(value - 1) >= 254;
 
     /// <summary>
-    /// Each chroma sample is solved from its block's pixels: every pair of unclipped channels of one pixel gives a
-    /// linear equation in (Cb, Cr) free of that pixel's Y; the least-squares solution is rounded to a sample. Blocks
-    /// without two independent equations (all clipped) fall back to the mean of the naive per-pixel inversion.
+    /// Solves each chroma sample of one block row by least squares over its pixels' Y-free equations. Blocks without
+    /// two independent equations (all clipped) fall back to the mean of the naive per-pixel inversion.
     /// </summary>
-    private static void RecoverChroma(Image<Rgb24> image, int h, int v, int chromaWidth, int chromaHeight, byte[] cb, byte[] cr, float[] sums)
+    private static void RecoverBlockRow(Image<Rgb24> image, int by, int h, int v, int chromaWidth, byte* cb, byte* cr)
     {
-        // Per block: the normal equations (AᵀA is symmetric: a11, a12, a22; Aᵀb: b1, b2) and the fallback sums.
-        const int Fields = 8;
-        var acc = sums.AsSpan(0, Fields * chromaWidth);
-        for (int by = 0; by < chromaHeight; by++)
+        int y0 = by * v;
+        int rows = Math.Min(v, image.Height - y0);
+        var first = MemoryMarshal.AsBytes(image.DangerousGetPixelRowMemory(y0).Span);
+        var second = rows > 1 ? MemoryMarshal.AsBytes(image.DangerousGetPixelRowMemory(y0 + 1).Span) : first;
+        fixed (byte* row0 = first, row1 = second)
         {
-            acc.Clear();
-            for (int y = by * v; y < Math.Min((by + 1) * v, image.Height); y++)
-            {
-                var row = MemoryMarshal.AsBytes(image.DangerousGetPixelRowMemory(y).Span);
-                for (int x = 0; x < image.Width; x++)
-                {
-                    byte r = row[3 * x], g = row[(3 * x) + 1], b = row[(3 * x) + 2];
-                    var a = acc.Slice(x / h * Fields, Fields);
-                    float luma = (0.299f * r) + (0.587f * g) + (0.114f * b);
-                    a[5] += ((b - luma) / BCb) + 128f;
-                    a[6] += ((r - luma) / RCr) + 128f;
-                    a[7] += 1;
-                    bool okR = !IsClipped(r), okG = !IsClipped(g), okB = !IsClipped(b);
-                    if (okR && okG)
-                    {
-                        AddEquation(a, GCb, GCr - RCr, g - r);
-                    }
-
-                    if (okR && okB)
-                    {
-                        AddEquation(a, BCb, -RCr, b - r);
-                    }
-
-                    if (okG && okB && !(okR && okG && okB))
-                    {
-                        AddEquation(a, BCb - GCb, -GCr, b - g);
-                    }
-                }
-            }
-
-            for (int bx = 0; bx < chromaWidth; bx++)
-            {
-                var a = acc.Slice(bx * Fields, Fields);
-                float det = (a[0] * a[2]) - (a[1] * a[1]);
-                float pb, pr;
-                if (det > 1e-3f * (a[0] + a[2]) * (a[0] + a[2]))
-                {
-                    pb = (((a[2] * a[3]) - (a[1] * a[4])) / det) + 128f;
-                    pr = (((a[0] * a[4]) - (a[1] * a[3])) / det) + 128f;
-                }
-                else
-                {
-                    pb = a[5] / a[7];
-                    pr = a[6] / a[7];
-                }
-
-                cb[(by * chromaWidth) + bx] = ToSample(pb);
-                cr[(by * chromaWidth) + bx] = ToSample(pr);
-            }
+            RecoverBlockRow(row0, row1, rows, image.Width, by, h, chromaWidth, cb, cr);
         }
     }
 
-    /// <summary>Adds one equation p·Cb' + q·Cr' = d to a block's normal equations.</summary>
-    private static void AddEquation(Span<float> a, float p, float q, float d)
+    private static void RecoverBlockRow(byte* row0, byte* row1, int rows, int width, int by, int h, int chromaWidth, byte* cb, byte* cr)
     {
-        a[0] += p * p;
-        a[1] += p * q;
-        a[2] += q * q;
-        a[3] += p * d;
-        a[4] += q * d;
+        for (int bx = 0; bx < chromaWidth; bx++)
+        {
+            int n = 0, sumGr = 0, sumBr = 0;
+            float a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
+            int x0 = bx * h;
+            int x1 = Math.Min(x0 + h, width);
+            for (int dy = 0; dy < rows; dy++)
+            {
+                byte* p = (dy == 0 ? row0 : row1) + (3 * x0);
+                for (int x = x0; x < x1; x++, p += 3)
+                {
+                    int r = p[0], g = p[1], b = p[2];
+                    bool okR = !IsClipped(r), okG = !IsClipped(g), okB = !IsClipped(b);
+                    if (okR && okG && okB)
+                    {
+                        n++;
+                        sumGr += g - r;
+                        sumBr += b - r;
+                        continue;
+                    }
+
+                    // A partly clipped pixel: the one equation its two good channels give.
+                    (float pc, float qc, float d) = okR && okG ? (P1, Q1, (float)(g - r))
+                        : okR && okB ? (P2, Q2, (float)(b - r))
+                        : okG && okB ? (BCb - GCb, -GCr, (float)(b - g))
+                        : (0f, 0f, 0f);
+                    a11 += pc * pc;
+                    a12 += pc * qc;
+                    a22 += qc * qc;
+                    b1 += pc * d;
+                    b2 += qc * d;
+                }
+            }
+
+            a11 += n * ((P1 * P1) + (P2 * P2));
+            a12 += n * ((P1 * Q1) + (P2 * Q2));
+            a22 += n * ((Q1 * Q1) + (Q2 * Q2));
+            b1 += (P1 * sumGr) + (P2 * sumBr);
+            b2 += (Q1 * sumGr) + (Q2 * sumBr);
+            float det = (a11 * a22) - (a12 * a12);
+            float pb, pr;
+            if (det > 1e-3f * (a11 + a22) * (a11 + a22))
+            {
+                pb = (((a22 * b1) - (a12 * b2)) / det) + 128f;
+                pr = (((a11 * b2) - (a12 * b1)) / det) + 128f;
+            }
+            else
+            {
+                (pb, pr) = NaiveBlockChroma(row0, row1, rows, x0, x1);
+            }
+
+            cb[(by * chromaWidth) + bx] = ToSample(pb);
+            cr[(by * chromaWidth) + bx] = ToSample(pr);
+        }
+    }
+
+    /// <summary>The mean chroma a block's pixels imply when each is inverted on its own (for fully clipped blocks).</summary>
+    private static (float Cb, float Cr) NaiveBlockChroma(byte* row0, byte* row1, int rows, int x0, int x1)
+    {
+        float sumCb = 0, sumCr = 0;
+        int n = 0;
+        for (int dy = 0; dy < rows; dy++)
+        {
+            byte* p = (dy == 0 ? row0 : row1) + (3 * x0);
+            for (int x = x0; x < x1; x++, p += 3)
+            {
+                float luma = (0.299f * p[0]) + (0.587f * p[1]) + (0.114f * p[2]);
+                sumCb += ((p[2] - luma) / BCb) + 128f;
+                sumCr += ((p[0] - luma) / RCr) + 128f;
+                n++;
+            }
+        }
+
+        return (sumCb / n, sumCr / n);
     }
 
     private static byte ToSample(float value) => (byte)Math.Clamp((int)MathF.Round(value), 0, 255);
 
     /// <summary>libjpeg h2v2_fancy_upsample for one output row: vertical 3:1 column sums, then horizontal 3:1.</summary>
-    private static void UpsampleH2V2(ReadOnlySpan<byte> near, ReadOnlySpan<byte> far, Span<byte> output, Span<int> colSums)
+    private static void UpsampleH2V2(byte* near, byte* far, int n, byte* output, int* colSums)
     {
-        int n = near.Length;
         for (int i = 0; i < n; i++)
         {
             colSums[i] = (near[i] * 3) + far[i];
@@ -206,9 +248,8 @@ internal static class JpegChromaUpsampling
     }
 
     /// <summary>libjpeg h2v1_fancy_upsample for one row: horizontal 3:1 with rounding biases 1 and 2.</summary>
-    private static void UpsampleH2V1(ReadOnlySpan<byte> input, Span<byte> output)
+    private static void UpsampleH2V1(byte* input, int n, byte* output)
     {
-        int n = input.Length;
         if (n == 1)
         {
             output[0] = output[1] = input[0];
@@ -231,54 +272,58 @@ internal static class JpegChromaUpsampling
     /// libjpeg ycc_rgb_convert on the recovered luma and the upsampled chroma. A pixel's luma comes from its unclipped
     /// channels and the chroma ImageSharp gave it (its block's sample); a pixel clipped in all three keeps its values.
     /// </summary>
-    private static void ConvertRow(Span<byte> row, int width, int h, ReadOnlySpan<byte> blockCb, ReadOnlySpan<byte> blockCr, byte[] cb, byte[] cr)
+    private static void ConvertRow(byte* row, int width, int h, byte* blockCb, byte* blockCr, byte* cb, byte* cr, int* tables)
     {
-        for (int x = 0; x < width; x++)
+        int shift = h - 1;
+        byte* p = row;
+        for (int x = 0; x < width; x++, p += 3)
         {
-            byte r = row[3 * x], g = row[(3 * x) + 1], b = row[(3 * x) + 2];
-            float bcb = blockCb[x / h] - 128f, bcr = blockCr[x / h] - 128f;
-            float luma;
+            int r = p[0], g = p[1], b = p[2];
+            int y;
             if (!IsClipped(r) && !IsClipped(g) && !IsClipped(b))
             {
-                luma = (0.299f * r) + (0.587f * g) + (0.114f * b);
+                // 0.299, 0.587, 0.114 in 16-bit fixed point, rounded.
+                y = ((19595 * r) + (38470 * g) + (7471 * b) + 32768) >> 16;
             }
-            else
+            else if (!TryLumaOfClipped(r, g, b, blockCb[x >> shift] - 128f, blockCr[x >> shift] - 128f, out y))
             {
-                float sum = 0;
-                int n = 0;
-                if (!IsClipped(r))
-                {
-                    sum += r - (RCr * bcr);
-                    n++;
-                }
-
-                if (!IsClipped(g))
-                {
-                    sum += g - (GCb * bcb) - (GCr * bcr);
-                    n++;
-                }
-
-                if (!IsClipped(b))
-                {
-                    sum += b - (BCb * bcb);
-                    n++;
-                }
-
-                if (n == 0)
-                {
-                    continue;
-                }
-
-                luma = sum / n;
+                continue;
             }
 
-            int y = Math.Clamp((int)MathF.Round(luma), 0, 255);
             int pb = cb[x], pr = cr[x];
-            row[3 * x] = Limit(y + s_crToR[pr]);
-            row[(3 * x) + 1] = Limit(y + ((s_cbToG[pb] + s_crToG[pr]) >> ScaleBits));
-            row[(3 * x) + 2] = Limit(y + s_cbToB[pb]);
+            p[0] = Limit(y + tables[pr]);
+            p[1] = Limit(y + ((tables[768 + pb] + tables[512 + pr]) >> ScaleBits));
+            p[2] = Limit(y + tables[256 + pb]);
         }
     }
 
-    private static byte Limit(int value) => (byte)Math.Clamp(value, 0, 255);
+    /// <summary>A partly clipped pixel's luma: the mean of what each unclipped channel implies.</summary>
+    private static bool TryLumaOfClipped(int r, int g, int b, float cbOffset, float crOffset, out int luma)
+    {
+        float sum = 0;
+        int n = 0;
+        if (!IsClipped(r))
+        {
+            sum += r - (RCr * crOffset);
+            n++;
+        }
+
+        if (!IsClipped(g))
+        {
+            sum += g - (GCb * cbOffset) - (GCr * crOffset);
+            n++;
+        }
+
+        if (!IsClipped(b))
+        {
+            sum += b - (BCb * cbOffset);
+            n++;
+        }
+
+        luma = n == 0 ? 0 : Math.Clamp((int)MathF.Round(sum / n), 0, 255);
+        return n > 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte Limit(int value) => (byte)(value < 0 ? 0 : value > 255 ? 255 : value);
 }
