@@ -2,7 +2,6 @@ using System.Globalization;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Models.Metadata;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Advanced;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -51,17 +50,12 @@ foreach (var file in files)
         double ours = Measure(seconds, () => preprocessor.Preprocess(bytes, tensor, spec));
         if (Environment.GetEnvironmentVariable("BENCH_CHROMA") is not null)
         {
+            // The libjpeg chroma reconstruction alone, on an already decoded image.
             using var decoded = Image.Load<Rgb24>(configuration, bytes);
-            double chroma = Measure(seconds, () => JpegChromaUpsampling.Apply(decoded, 2, 2));
-            double rows = Measure(seconds, () =>
-            {
-                for (int y = 0; y < decoded.Height; y++)
-                {
-                    _ = decoded.DangerousGetPixelRowMemory(y).Span;
-                }
-            });
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"chroma upsampling alone {chroma:F3} ms; {decoded.Height} row lookups {rows:F3} ms"));
+            double chroma = Measure(seconds, () => JpegChromaUpsampling.Apply(decoded, 2, 2, decoded.Bounds()));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"chroma reconstruction alone {chroma:F3} ms"));
         }
+
 
         double imageSharp = Measure(seconds, () => ImageSharpPipeline(configuration, bytes, spec, tensor));
         double resampleOurs = ours - decode;

@@ -63,13 +63,16 @@ public sealed class ImagePreprocessor
 
         var header = ReadHeader(encoded, Limits, _configuration);
         using var image = Decode(encoded, header);
+        bool orient = spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8;
         if (header.ChromaSubsampling != (1, 1))
         {
-            // ImageSharp replicates subsampled chroma; libjpeg (PIL) interpolates it. Redo it libjpeg's way.
-            JpegChromaUpsampling.Apply(image, header.ChromaSubsampling.H, header.ChromaSubsampling.V);
+            // ImageSharp replicates subsampled chroma; libjpeg (PIL) interpolates it. Redo it libjpeg's way, on the
+            // pixels the resampler will read (all of them when a rotation moves them first).
+            var region = orient ? image.Bounds() : PilResampler.SourceRegion(ResamplePlan.For(image.Width, image.Height, spec));
+            JpegChromaUpsampling.Apply(image, header.ChromaSubsampling.H, header.ChromaSubsampling.V, region);
         }
 
-        if (spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8)
+        if (orient)
         {
             // A lossless permutation of pixels (flips and quarter turns), so parity with PIL + exif_transpose holds.
             image.Mutate(static x => x.AutoOrient());

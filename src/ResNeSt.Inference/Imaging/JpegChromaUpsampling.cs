@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Advanced;
 using SixLabors.ImageSharp.PixelFormats;
@@ -34,63 +36,95 @@ internal static unsafe class JpegChromaUpsampling
     private const float P2 = BCb;
     private const float Q2 = -RCr;
 
+    // libjpeg's FIX() of its colour conversion constants (jdcolor.c).
+    private const int FixCrR = 91881;  // FIX(1.40200)
+    private const int FixCbB = 116130; // FIX(1.77200)
+    private const int FixCrG = 46802;  // FIX(0.71414)
+    private const int FixCbG = 22554;  // FIX(0.34414)
+
+    // Byte shuffles: one channel of four packed RGB pixels into int lanes, and four 0x00BBGGRR ints back to 12 bytes.
+    private static readonly Vector128<byte> RMask = Vector128.Create((byte)0, 0x80, 0x80, 0x80, 3, 0x80, 0x80, 0x80, 6, 0x80, 0x80, 0x80, 9, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> GMask = Vector128.Create((byte)1, 0x80, 0x80, 0x80, 4, 0x80, 0x80, 0x80, 7, 0x80, 0x80, 0x80, 10, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> BMask = Vector128.Create((byte)2, 0x80, 0x80, 0x80, 5, 0x80, 0x80, 0x80, 8, 0x80, 0x80, 0x80, 11, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> PackMask = Vector128.Create((byte)0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80);
+
+    // The inverse of [[P1, Q1], [P2, Q2]]: Cb' = K1·(G − R) + K2·(B − R), Cr' = K3·(G − R) + K4·(B − R).
+    private const float Det = (P1 * Q2) - (Q1 * P2);
+    private const float K1 = Q2 / Det;
+    private const float K2 = -Q1 / Det;
+    private const float K3 = -P2 / Det;
+    private const float K4 = P1 / Det;
+
+    private static ReadOnlySpan<float> Reciprocals => [0f, 1f, 1f / 2, 1f / 3, 1f / 4];
+
     /// <summary>libjpeg's build_ycc_rgb_table, four tables of 256 side by side: Cr→R, Cb→B, Cr→G, Cb→G.</summary>
     private static readonly int[] s_tables = BuildTables();
 
-    public static void Apply(Image<Rgb24> image, int h, int v)
+    /// <summary>Redoes the chroma of the pixels in <paramref name="region"/> (the rest of the image is left as decoded).</summary>
+    public static void Apply(Image<Rgb24> image, int h, int v, Rectangle region)
     {
         if (h is not (1 or 2) || v is not (1 or 2) || (h == 1 && v == 1))
         {
             throw new ArgumentOutOfRangeException(nameof(h), "Only 4:2:0 (2×2) and 4:2:2 (2×1) subsampling are handled.");
         }
 
-        int width = image.Width;
-        int height = image.Height;
-        int chromaWidth = (width + h - 1) / h;
-        int chromaHeight = (height + v - 1) / v;
-        byte[] chroma = ArrayPool<byte>.Shared.Rent(2 * chromaWidth * chromaHeight);
-        int[] scratch = ArrayPool<int>.Shared.Rent(2 * chromaWidth);
-        byte[] upsampled = ArrayPool<byte>.Shared.Rent(2 * ((2 * chromaWidth) + 2));
+        region = Rectangle.Intersect(region, image.Bounds());
+        if (region.Width <= 0 || region.Height <= 0)
+        {
+            return;
+        }
+
+        int chromaWidth = (image.Width + h - 1) / h;
+        int chromaHeight = (image.Height + v - 1) / v;
+
+        // Blocks whose pixels are converted, and one more block on each side for the upsampling's neighbours.
+        int bx0 = region.X / h, bx1 = (region.Right + h - 1) / h;
+        int by0 = region.Y / v, by1 = (region.Bottom + v - 1) / v;
+        int rbx0 = Math.Max(bx0 - 1, 0), rbx1 = Math.Min(bx1 + 1, chromaWidth);
+
+        // Three chroma rows (above, this, below) are all the upsampling ever needs: a ring indexed by block row % 3.
+        byte[] ring = ArrayPool<byte>.Shared.Rent(6 * chromaWidth);
+        int[] scratch = ArrayPool<int>.Shared.Rent(chromaWidth);
+        byte[] upsampled = ArrayPool<byte>.Shared.Rent(4 * chromaWidth);
         try
         {
-            fixed (byte* cb = chroma, up = upsampled)
+            fixed (byte* rings = ring, up = upsampled)
             fixed (int* colSums = scratch, tables = s_tables)
             {
-                byte* cr = cb + (chromaWidth * chromaHeight);
                 byte* upCb = up;
-                byte* upCr = up + (2 * chromaWidth) + 2;
+                byte* upCr = up + (2 * chromaWidth);
 
                 // Fused, in place: converting a block row's pixels needs the chroma of the rows above and below, so
                 // the next block row is recovered (from still-unconverted pixels) before this one is converted.
-                RecoverBlockRow(image, 0, h, v, chromaWidth, cb, cr);
-                for (int cy = 0; cy < chromaHeight; cy++)
+                int recovered = Math.Max(by0 - 1, 0);
+                RecoverBlockRow(image, recovered, h, v, rbx0, rbx1, Slot(rings, chromaWidth, recovered, 0), Slot(rings, chromaWidth, recovered, 1));
+                for (int cy = by0; cy < by1; cy++)
                 {
-                    if (cy + 1 < chromaHeight)
+                    while (recovered < Math.Min(cy + 1, chromaHeight - 1))
                     {
-                        RecoverBlockRow(image, cy + 1, h, v, chromaWidth, cb, cr);
+                        recovered++;
+                        RecoverBlockRow(image, recovered, h, v, rbx0, rbx1, Slot(rings, chromaWidth, recovered, 0), Slot(rings, chromaWidth, recovered, 1));
                     }
 
-                    for (int y = cy * v; y < Math.Min((cy + 1) * v, height); y++)
+                    for (int y = Math.Max(cy * v, region.Y); y < Math.Min((cy + 1) * v, region.Bottom); y++)
                     {
-                        byte* nearCb = cb + (cy * chromaWidth);
-                        byte* nearCr = cr + (cy * chromaWidth);
                         if (v == 2)
                         {
                             // The nearer chroma row weighs 3, the further one (above for even rows, below for odd)
                             // 1; libjpeg's context rows repeat the first and last rows at the edges.
                             int other = Math.Clamp((y & 1) == 0 ? cy - 1 : cy + 1, 0, chromaHeight - 1);
-                            UpsampleH2V2(nearCb, cb + (other * chromaWidth), chromaWidth, upCb, colSums);
-                            UpsampleH2V2(nearCr, cr + (other * chromaWidth), chromaWidth, upCr, colSums);
+                            UpsampleH2V2(Slot(rings, chromaWidth, cy, 0), Slot(rings, chromaWidth, other, 0), chromaWidth, bx0, bx1, upCb, colSums);
+                            UpsampleH2V2(Slot(rings, chromaWidth, cy, 1), Slot(rings, chromaWidth, other, 1), chromaWidth, bx0, bx1, upCr, colSums);
                         }
                         else
                         {
-                            UpsampleH2V1(nearCb, chromaWidth, upCb);
-                            UpsampleH2V1(nearCr, chromaWidth, upCr);
+                            UpsampleH2V1(Slot(rings, chromaWidth, cy, 0), chromaWidth, bx0, bx1, upCb);
+                            UpsampleH2V1(Slot(rings, chromaWidth, cy, 1), chromaWidth, bx0, bx1, upCr);
                         }
 
                         fixed (byte* row = MemoryMarshal.AsBytes(image.DangerousGetPixelRowMemory(y).Span))
                         {
-                            ConvertRow(row, width, h, nearCb, nearCr, upCb, upCr, tables);
+                            ConvertRow(row, region.X, region.Right, h, Slot(rings, chromaWidth, cy, 0), Slot(rings, chromaWidth, cy, 1), upCb, upCr, tables);
                         }
                     }
                 }
@@ -98,11 +132,15 @@ internal static unsafe class JpegChromaUpsampling
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(chroma);
+            ArrayPool<byte>.Shared.Return(ring);
             ArrayPool<int>.Shared.Return(scratch);
             ArrayPool<byte>.Shared.Return(upsampled);
         }
     }
+
+    /// <summary>Chroma row <paramref name="by"/> of one component in the three-row ring.</summary>
+    private static byte* Slot(byte* ring, int chromaWidth, int by, int component) =>
+        ring + (((by % 3 * 2) + component) * chromaWidth);
 
     private static int[] BuildTables()
     {
@@ -128,7 +166,7 @@ internal static unsafe class JpegChromaUpsampling
     /// Solves each chroma sample of one block row by least squares over its pixels' Y-free equations. Blocks without
     /// two independent equations (all clipped) fall back to the mean of the naive per-pixel inversion.
     /// </summary>
-    private static void RecoverBlockRow(Image<Rgb24> image, int by, int h, int v, int chromaWidth, byte* cb, byte* cr)
+    private static void RecoverBlockRow(Image<Rgb24> image, int by, int h, int v, int bx0, int bx1, byte* cb, byte* cr)
     {
         int y0 = by * v;
         int rows = Math.Min(v, image.Height - y0);
@@ -136,13 +174,13 @@ internal static unsafe class JpegChromaUpsampling
         var second = rows > 1 ? MemoryMarshal.AsBytes(image.DangerousGetPixelRowMemory(y0 + 1).Span) : first;
         fixed (byte* row0 = first, row1 = second)
         {
-            RecoverBlockRow(row0, row1, rows, image.Width, by, h, chromaWidth, cb, cr);
+            RecoverBlockRow(row0, row1, rows, image.Width, h, bx0, bx1, cb, cr);
         }
     }
 
-    private static void RecoverBlockRow(byte* row0, byte* row1, int rows, int width, int by, int h, int chromaWidth, byte* cb, byte* cr)
+    private static void RecoverBlockRow(byte* row0, byte* row1, int rows, int width, int h, int bx0, int bx1, byte* cb, byte* cr)
     {
-        for (int bx = 0; bx < chromaWidth; bx++)
+        for (int bx = bx0; bx < bx1; bx++)
         {
             int n = 0, sumGr = 0, sumBr = 0;
             float a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
@@ -176,6 +214,15 @@ internal static unsafe class JpegChromaUpsampling
                 }
             }
 
+            if (a11 == 0 && a22 == 0 && n > 0)
+            {
+                // Only unclipped pixels: the block's two mean equations are square, solve them directly.
+                float inv = Reciprocals[n];
+                cb[bx] = ToSample((((K1 * sumGr) + (K2 * sumBr)) * inv) + 128f);
+                cr[bx] = ToSample((((K3 * sumGr) + (K4 * sumBr)) * inv) + 128f);
+                continue;
+            }
+
             a11 += n * ((P1 * P1) + (P2 * P2));
             a12 += n * ((P1 * Q1) + (P2 * Q2));
             a22 += n * ((Q1 * Q1) + (Q2 * Q2));
@@ -193,8 +240,8 @@ internal static unsafe class JpegChromaUpsampling
                 (pb, pr) = NaiveBlockChroma(row0, row1, rows, x0, x1);
             }
 
-            cb[(by * chromaWidth) + bx] = ToSample(pb);
-            cr[(by * chromaWidth) + bx] = ToSample(pr);
+            cb[bx] = ToSample(pb);
+            cr[bx] = ToSample(pr);
         }
     }
 
@@ -220,63 +267,152 @@ internal static unsafe class JpegChromaUpsampling
 
     private static byte ToSample(float value) => (byte)Math.Clamp((int)MathF.Round(value), 0, 255);
 
-    /// <summary>libjpeg h2v2_fancy_upsample for one output row: vertical 3:1 column sums, then horizontal 3:1.</summary>
-    private static void UpsampleH2V2(byte* near, byte* far, int n, byte* output, int* colSums)
+    /// <summary>
+    /// libjpeg h2v2_fancy_upsample for the output pixels of blocks [b0, b1) of one row: vertical 3:1 column sums, then
+    /// horizontal 3:1 (rounding biases 8 and 7); the first and last columns of the image repeat themselves.
+    /// </summary>
+    private static void UpsampleH2V2(byte* near, byte* far, int n, int b0, int b1, byte* output, int* colSums)
     {
-        for (int i = 0; i < n; i++)
+        int from = Math.Max(b0 - 1, 0), to = Math.Min(b1 + 1, n);
+        int i = from;
+        if (Avx2.IsSupported)
+        {
+            for (; i + 8 <= to; i += 8)
+            {
+                var sum = Avx2.Add(
+                    Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(near + i), Vector256.Create(3)),
+                    Avx2.ConvertToVector256Int32(far + i));
+                Avx.Store(colSums + i, sum);
+            }
+        }
+
+        for (; i < to; i++)
         {
             colSums[i] = (near[i] * 3) + far[i];
         }
 
-        if (n == 1)
+        // Interior blocks (both neighbours exist) eight at a time; the image's first and last columns below.
+        i = b0;
+        if (Sse41.IsSupported)
         {
-            output[0] = (byte)(((colSums[0] * 4) + 8) >> 4);
-            output[1] = (byte)(((colSums[0] * 4) + 7) >> 4);
-            return;
+            i = Math.Max(b0, 1);
+            for (; i + 8 <= Math.Min(b1, n - 1); i += 8)
+            {
+                var here = Sse2.PackSignedSaturate(Sse2.LoadVector128(colSums + i), Sse2.LoadVector128(colSums + i + 4));
+                var left = Sse2.PackSignedSaturate(Sse2.LoadVector128(colSums + i - 1), Sse2.LoadVector128(colSums + i + 3));
+                var right = Sse2.PackSignedSaturate(Sse2.LoadVector128(colSums + i + 1), Sse2.LoadVector128(colSums + i + 5));
+                var three = Sse2.MultiplyLow(here, Vector128.Create((short)3));
+                var even = Sse2.ShiftRightLogical(Sse2.Add(Sse2.Add(three, left), Vector128.Create((short)8)), 4);
+                var odd = Sse2.ShiftRightLogical(Sse2.Add(Sse2.Add(three, right), Vector128.Create((short)7)), 4);
+                var bytes = Sse2.PackUnsignedSaturate(Sse2.UnpackLow(even, odd), Sse2.UnpackHigh(even, odd));
+                Sse2.Store(output + (2 * i), bytes);
+            }
+
+            for (int e = b0; e < Math.Min(b1, Math.Max(b0, 1)); e++)
+            {
+                WriteH2V2(colSums, n, e, output);
+            }
         }
 
-        output[0] = (byte)(((colSums[0] * 4) + 8) >> 4);
-        output[1] = (byte)(((colSums[0] * 3) + colSums[1] + 7) >> 4);
-        for (int i = 1; i < n - 1; i++)
+        for (; i < b1; i++)
         {
-            output[2 * i] = (byte)(((colSums[i] * 3) + colSums[i - 1] + 8) >> 4);
-            output[(2 * i) + 1] = (byte)(((colSums[i] * 3) + colSums[i + 1] + 7) >> 4);
+            WriteH2V2(colSums, n, i, output);
         }
-
-        output[(2 * n) - 2] = (byte)(((colSums[n - 1] * 3) + colSums[n - 2] + 8) >> 4);
-        output[(2 * n) - 1] = (byte)(((colSums[n - 1] * 4) + 7) >> 4);
     }
 
-    /// <summary>libjpeg h2v1_fancy_upsample for one row: horizontal 3:1 with rounding biases 1 and 2.</summary>
-    private static void UpsampleH2V1(byte* input, int n, byte* output)
+    private static void WriteH2V2(int* colSums, int n, int i, byte* output)
     {
-        if (n == 1)
-        {
-            output[0] = output[1] = input[0];
-            return;
-        }
+        int here = colSums[i] * 3;
+        output[2 * i] = (byte)((here + (i == 0 ? colSums[0] : colSums[i - 1]) + 8) >> 4);
+        output[(2 * i) + 1] = (byte)((here + (i == n - 1 ? colSums[i] : colSums[i + 1]) + 7) >> 4);
+    }
 
-        output[0] = input[0];
-        output[1] = (byte)(((input[0] * 3) + input[1] + 2) >> 2);
-        for (int i = 1; i < n - 1; i++)
+    /// <summary>libjpeg h2v1_fancy_upsample for blocks [b0, b1) of one row: horizontal 3:1, rounding biases 1 and 2.</summary>
+    private static void UpsampleH2V1(byte* input, int n, int b0, int b1, byte* output)
+    {
+        for (int i = b0; i < b1; i++)
         {
-            output[2 * i] = (byte)(((input[i] * 3) + input[i - 1] + 1) >> 2);
-            output[(2 * i) + 1] = (byte)(((input[i] * 3) + input[i + 1] + 2) >> 2);
+            int here = input[i] * 3;
+            output[2 * i] = i == 0 ? input[0] : (byte)((here + input[i - 1] + 1) >> 2);
+            output[(2 * i) + 1] = i == n - 1 ? input[i] : (byte)((here + input[i + 1] + 2) >> 2);
         }
-
-        output[(2 * n) - 2] = (byte)(((input[n - 1] * 3) + input[n - 2] + 1) >> 2);
-        output[(2 * n) - 1] = input[n - 1];
     }
 
     /// <summary>
     /// libjpeg ycc_rgb_convert on the recovered luma and the upsampled chroma. A pixel's luma comes from its unclipped
     /// channels and the chroma ImageSharp gave it (its block's sample); a pixel clipped in all three keeps its values.
     /// </summary>
-    private static void ConvertRow(byte* row, int width, int h, byte* blockCb, byte* blockCr, byte* cb, byte* cr, int* tables)
+    private static void ConvertRow(byte* row, int x0, int x1, int h, byte* blockCb, byte* blockCr, byte* cb, byte* cr, int* tables)
+    {
+        int x = x0;
+        if (Avx2.IsSupported)
+        {
+            // Eight pixels a step; a step reads 28 bytes, so stop while 10 pixels remain. A step with any clipped
+            // pixel is left to the scalar loop below, which handles it pixel by pixel.
+            for (; x + 10 <= x1; x += 8)
+            {
+                if (!ConvertEightAvx2(row + (3 * x), cb + x, cr + x))
+                {
+                    ConvertScalar(row, x, x + 8, h, blockCb, blockCr, cb, cr, tables);
+                }
+            }
+        }
+
+        ConvertScalar(row, x, x1, h, blockCb, blockCr, cb, cr, tables);
+    }
+
+    /// <summary>
+    /// The unclipped case of <see cref="ConvertScalar"/> for eight pixels: the table lookups are the same fixed-point
+    /// expressions evaluated in lanes. Returns false, writing nothing, when any of the eight is clipped.
+    /// </summary>
+    private static bool ConvertEightAvx2(byte* p, byte* cb, byte* cr)
+    {
+        var lo = Sse2.LoadVector128(p);
+        var hi = Sse2.LoadVector128(p + 12);
+        var r = Vector256.Create(Ssse3.Shuffle(lo, RMask).AsInt32(), Ssse3.Shuffle(hi, RMask).AsInt32());
+        var g = Vector256.Create(Ssse3.Shuffle(lo, GMask).AsInt32(), Ssse3.Shuffle(hi, GMask).AsInt32());
+        var b = Vector256.Create(Ssse3.Shuffle(lo, BMask).AsInt32(), Ssse3.Shuffle(hi, BMask).AsInt32());
+        var zero = Vector256<int>.Zero;
+        var max = Vector256.Create(255);
+        var ok = Avx2.And(
+            Avx2.And(Avx2.And(Avx2.CompareGreaterThan(r, zero), Avx2.CompareGreaterThan(max, r)),
+                     Avx2.And(Avx2.CompareGreaterThan(g, zero), Avx2.CompareGreaterThan(max, g))),
+            Avx2.And(Avx2.CompareGreaterThan(b, zero), Avx2.CompareGreaterThan(max, b)));
+        if (Avx2.MoveMask(ok.AsByte()) != -1)
+        {
+            return false;
+        }
+
+        var luma = Avx2.ShiftRightLogical(
+            Avx2.Add(
+                Avx2.Add(Avx2.MultiplyLow(r, Vector256.Create(19595)), Avx2.MultiplyLow(g, Vector256.Create(38470))),
+                Avx2.Add(Avx2.MultiplyLow(b, Vector256.Create(7471)), Vector256.Create(32768))),
+            16);
+        var xb = Avx2.Subtract(Avx2.ConvertToVector256Int32(cb), Vector256.Create(128));
+        var xr = Avx2.Subtract(Avx2.ConvertToVector256Int32(cr), Vector256.Create(128));
+        var half = Vector256.Create(OneHalf);
+        var outR = Avx2.Add(luma, Avx2.ShiftRightArithmetic(Avx2.Add(Avx2.MultiplyLow(xr, Vector256.Create(FixCrR)), half), ScaleBits));
+        var outB = Avx2.Add(luma, Avx2.ShiftRightArithmetic(Avx2.Add(Avx2.MultiplyLow(xb, Vector256.Create(FixCbB)), half), ScaleBits));
+        var outG = Avx2.Add(luma, Avx2.ShiftRightArithmetic(
+            Avx2.Add(Avx2.Add(Avx2.MultiplyLow(xb, Vector256.Create(-FixCbG)), half), Avx2.MultiplyLow(xr, Vector256.Create(-FixCrG))),
+            ScaleBits));
+        outR = Avx2.Min(Avx2.Max(outR, zero), max);
+        outG = Avx2.Min(Avx2.Max(outG, zero), max);
+        outB = Avx2.Min(Avx2.Max(outB, zero), max);
+        var packed = Avx2.Or(outR, Avx2.Or(Avx2.ShiftLeftLogical(outG, 8), Avx2.ShiftLeftLogical(outB, 16))).AsByte();
+        var first = Ssse3.Shuffle(packed.GetLower(), PackMask);
+        var second = Ssse3.Shuffle(packed.GetUpper(), PackMask);
+        Sse2.Store(p, first);                          // 12 good bytes; the last 4 are rewritten next
+        Sse2.StoreScalar((ulong*)(p + 12), second.AsUInt64());
+        *(uint*)(p + 20) = second.AsUInt32().GetElement(2);
+        return true;
+    }
+
+    private static void ConvertScalar(byte* row, int x0, int x1, int h, byte* blockCb, byte* blockCr, byte* cb, byte* cr, int* tables)
     {
         int shift = h - 1;
-        byte* p = row;
-        for (int x = 0; x < width; x++, p += 3)
+        byte* p = row + (3 * x0);
+        for (int x = x0; x < x1; x++, p += 3)
         {
             int r = p[0], g = p[1], b = p[2];
             int y;

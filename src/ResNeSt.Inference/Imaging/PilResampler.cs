@@ -166,6 +166,25 @@ internal static unsafe class PilResampler
         }
     }
 
+    /// <summary>The rectangle of image pixels <see cref="Resample(Image{Rgb24}, in ResamplePlan, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float})"/> reads for <paramref name="plan"/>.</summary>
+    public static Rectangle SourceRegion(in ResamplePlan plan)
+    {
+        int colStart = Math.Max(plan.CropLeft, 0);
+        int colEnd = Math.Min(plan.CropLeft + plan.CropSize, plan.ResizedWidth);
+        int rowStart = Math.Max(plan.CropTop, 0);
+        int rowEnd = Math.Min(plan.CropTop + plan.CropSize, plan.ResizedHeight);
+        if (colEnd <= colStart || rowEnd <= rowStart)
+        {
+            return Rectangle.Empty;
+        }
+
+        var (left, _) = Coefficients.Taps(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colStart, plan.Kernel);
+        var (lastLeft, lastCount) = Coefficients.Taps(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colEnd - 1, plan.Kernel);
+        var (top, _) = Coefficients.Taps(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowStart, plan.Kernel);
+        var (lastTop, lastRows) = Coefficients.Taps(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowEnd - 1, plan.Kernel);
+        return new Rectangle(plan.SourceX + left, plan.SourceY + top, lastLeft + lastCount - left, lastTop + lastRows - top);
+    }
+
     /// <summary>torchvision's ToTensor + Normalize of one 8-bit value, in float32 as torch computes it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float Normalize(int value, float mean, float std) => ((value / 255f) - mean) / std;
@@ -416,6 +435,23 @@ internal static unsafe class PilResampler
                 ArrayPool<int>.Shared.Return(Bounds);
                 ArrayPool<int>.Shared.Return(Weights);
             }
+        }
+
+        /// <summary>The first source index and the tap count of output position <paramref name="xx"/> (PIL's xmin, xmax).</summary>
+        public static (int Min, int Count) Taps(int inSize, float in1, int outSize, int xx, ResampleKernel kernel)
+        {
+            var (scale, support, _) = Geometry(in1, outSize, kernel);
+            double center = (xx + 0.5) * scale;
+            int xmin = Math.Max((int)(center - support + 0.5), 0);
+            int xmax = Math.Min((int)(center + support + 0.5), inSize);
+            return (xmin, xmax - xmin);
+        }
+
+        private static (double Scale, double Support, double FilterScale) Geometry(float in1, int outSize, ResampleKernel kernel)
+        {
+            double scale = (double)in1 / outSize;
+            double filterScale = scale < 1.0 ? 1.0 : scale;
+            return (scale, (kernel == ResampleKernel.Bilinear ? 1.0 : 2.0) * filterScale, filterScale);
         }
 
         private static double Filter(ResampleKernel kernel, double x)
