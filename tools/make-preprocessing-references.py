@@ -112,6 +112,7 @@ def generate():
     add(save(coffee.crop((40, 40, 297, 231)).quantize(128), "first-frame-257x191.gif"), "first-frame-257x191.gif", crop=112)
     add(save(coffee.crop((7, 3, 128, 100)), "rgb-121x97.bmp"), "rgb-121x97.bmp", crop=112)
     add(save(coffee.crop((7, 3, 230, 180)), "lossless-223x177.webp", lossless=True), "lossless-223x177.webp", crop=112)
+    add(save(coffee.crop((7, 3, 230, 180)), "lossy-223x177.webp", quality=80), "lossy-223x177.webp", crop=112)
     add(save(Image.new("RGB", (1, 1), (200, 30, 90)), "one-pixel.png"), "one-pixel.png", crop=112)
     add(save(coffee.resize((2000, 50), Image.Resampling.BILINEAR), "wide-2000x50.png"), "wide-2000x50.png", crop=112)
     add(save(coffee.crop((0, 0, 37, 400)), "tall-37x400.png"), "tall-37x400.png", crop=112)
