@@ -52,7 +52,35 @@ public sealed class ImagePreprocessor
     /// </summary>
     /// <returns>The format and the dimensions the file declares (before any EXIF rotation).</returns>
     /// <exception cref="ImageRejectedException">The bytes are not an acceptable image.</exception>
-    public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec)
+    public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec) =>
+        Preprocess(encoded, destination, spec, CancellationToken.None);
+
+    /// <summary>
+    /// As <see cref="Preprocess(ReadOnlySpan{byte}, Span{float}, PreprocessingSpec)"/>; decoding stops when
+    /// <paramref name="cancellationToken"/> is cancelled (<see cref="OperationCanceledException"/>) or when it runs
+    /// longer than <see cref="ImageLimits.DecodeTimeout"/> (<see cref="ImageRejectionReason.DecodeTimeout"/>).
+    /// </summary>
+    public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, CancellationToken cancellationToken)
+    {
+        if (Limits.DecodeTimeout is not { } timeout)
+        {
+            return PreprocessCore(encoded, destination, spec, cancellationToken);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            return PreprocessCore(encoded, destination, spec, deadline.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.DecodeTimeout, $"Decoding took longer than the {timeout.TotalMilliseconds:F0} ms limit.", ex);
+        }
+    }
+
+    private ImageInfo PreprocessCore(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
@@ -61,8 +89,8 @@ public sealed class ImagePreprocessor
             throw new ArgumentException($"Destination holds {destination.Length} floats; the spec needs {spec.TensorLength}.", nameof(destination));
         }
 
-        var header = ReadHeader(encoded, Limits, _configuration);
-        using var image = Decode(encoded, header);
+        var header = ReadHeader(encoded, Limits, _configuration, cancellationToken);
+        using var image = Decode(encoded, header, cancellationToken);
         bool orient = spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8;
         if (header.ChromaSubsampling != (1, 1))
         {
@@ -91,7 +119,7 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(limits);
         limits.Validate();
-        return ReadHeader(encoded, limits, s_identifyConfiguration.Value).Info;
+        return ReadHeader(encoded, limits, s_identifyConfiguration.Value, CancellationToken.None).Info;
     }
 
     /// <summary>
@@ -128,7 +156,7 @@ public sealed class ImagePreprocessor
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
-    private static unsafe Header ReadHeader(ReadOnlySpan<byte> encoded, ImageLimits limits, Configuration configuration)
+    private static unsafe Header ReadHeader(ReadOnlySpan<byte> encoded, ImageLimits limits, Configuration configuration, CancellationToken cancellationToken)
     {
         if (encoded.IsEmpty)
         {
@@ -155,11 +183,11 @@ public sealed class ImagePreprocessor
             fixed (byte* p = encoded)
             {
                 using var stream = new UnmanagedMemoryStream(p, encoded.Length);
-                info = ((IImageInfoDetector)DecoderFor(format)).Identify(configuration, stream, CancellationToken.None)
+                info = ((IImageInfoDetector)DecoderFor(format)).Identify(configuration, stream, cancellationToken)
                     ?? throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} header could not be read.");
             }
         }
-        catch (Exception ex) when (ex is not ImageRejectedException)
+        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
         {
             throw Translate(ex, name);
         }
@@ -204,7 +232,7 @@ public sealed class ImagePreprocessor
     private static PngBitDepth? ReadPngBitDepth(ImageFormatKind format, ImageMetadata? metadata) =>
         format == ImageFormatKind.Png ? metadata?.GetPngMetadata().BitDepth : null;
 
-    private unsafe Image<Rgb24> Decode(ReadOnlySpan<byte> encoded, in Header header)
+    private unsafe Image<Rgb24> Decode(ReadOnlySpan<byte> encoded, in Header header, CancellationToken cancellationToken)
     {
         try
         {
@@ -214,13 +242,13 @@ public sealed class ImagePreprocessor
                 var decoder = DecoderFor(header.Format);
                 if (header.PngBitDepth == PngBitDepth.Bit16)
                 {
-                    return DecodeSixteenBit(_configuration, stream, decoder);
+                    return DecodeSixteenBit(_configuration, stream, decoder, cancellationToken);
                 }
 
-                return CheckSize(decoder.Decode<Rgb24>(_configuration, stream, CancellationToken.None), header);
+                return CheckSize(decoder.Decode<Rgb24>(_configuration, stream, cancellationToken), header);
             }
         }
-        catch (Exception ex) when (ex is not ImageRejectedException)
+        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
         {
             throw Translate(ex, header.Info.Format);
         }
@@ -237,12 +265,12 @@ public sealed class ImagePreprocessor
         throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {header.Info.Format} decoded to a size other than its header declares.");
     }
 
-    private static Image<Rgb24> DecodeSixteenBit(Configuration configuration, Stream stream, IImageDecoder decoder)
+    private static Image<Rgb24> DecodeSixteenBit(Configuration configuration, Stream stream, IImageDecoder decoder, CancellationToken cancellationToken)
     {
         // PIL unpacks 16-bit PNG samples by keeping the high byte; ImageSharp's own narrowing rounds. Decode wide and
         // narrow here as PIL does. (For 16-bit grey PIL goes through mode "I" and clamps to 255, which whites out the
         // image; that is a PIL quirk we do not reproduce: the high byte is kept there too.)
-        using var wide = decoder.Decode<Rgba64>(configuration, stream, CancellationToken.None);
+        using var wide = decoder.Decode<Rgba64>(configuration, stream, cancellationToken);
         var narrow = new Image<Rgb24>(configuration, wide.Width, wide.Height);
         for (int y = 0; y < wide.Height; y++)
         {

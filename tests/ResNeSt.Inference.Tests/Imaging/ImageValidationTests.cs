@@ -242,6 +242,29 @@ public sealed class ImageValidationTests
     }
 
     [Fact]
+    public void A_decode_over_the_time_limit_is_rejected_as_decode_timeout()
+    {
+        // dog.jpg takes tens of milliseconds to decode; ImageSharp checks the token between MCU rows.
+        var slow = new ImagePreprocessor(ImageLimits.Default with { DecodeTimeout = TimeSpan.FromTicks(1) });
+        var ex = Assert.Throws<ImageRejectedException>(() =>
+            slow.Preprocess(File.ReadAllBytes(Fixtures.Sample("dog.jpg")), new float[s_spec.TensorLength], s_spec, CancellationToken.None));
+        Assert.Equal(ImageRejectionReason.DecodeTimeout, ex.Reason);
+    }
+
+    [Fact]
+    public void A_cancelled_caller_gets_operation_cancelled_not_a_rejection()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var withTimeout = new ImagePreprocessor(ImageLimits.Default with { DecodeTimeout = TimeSpan.FromSeconds(10) });
+        foreach (var preprocessor in new[] { s_preprocessor, withTimeout })
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                preprocessor.Preprocess(File.ReadAllBytes(Fixtures.Sample("dog.jpg")), new float[s_spec.TensorLength], s_spec, cts.Token));
+        }
+    }
+
+    [Fact]
     public void Wrong_destination_length_is_a_programming_error_not_a_rejection()
     {
         var png = File.ReadAllBytes(Fixtures.Sample("coffee.png"));
