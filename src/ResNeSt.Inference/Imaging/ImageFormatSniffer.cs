@@ -141,6 +141,13 @@ internal static class ImageFormatSniffer
         return layout;
     }
 
+    /// <summary>
+    /// An extended WebP (VP8X chunk) whose animation flag is set. ImageSharp decodes every frame of those, so a few
+    /// kilobytes of near-empty frames could ask for gigabytes; they are refused rather than bounded frame by frame.
+    /// </summary>
+    public static bool IsAnimatedWebp(ReadOnlySpan<byte> data) =>
+        data.Length >= 21 && data.Slice(12, 4).SequenceEqual("VP8X"u8) && (data[20] & 0x02) != 0;
+
     /// <summary>A PNG is complete when its chunks, each inside the file, lead to IEND.</summary>
     public static bool IsCompletePng(ReadOnlySpan<byte> data)
     {

@@ -176,6 +176,11 @@ public sealed class ImagePreprocessor
                 ImageRejectionReason.UnsupportedFormat, "The bytes are not a JPEG, PNG, WebP, BMP or GIF image.");
         }
 
+        if (format == ImageFormatKind.Webp && ImageFormatSniffer.IsAnimatedWebp(encoded))
+        {
+            throw new ImageRejectedException(ImageRejectionReason.UnsupportedFormat, "Animated WebP images are not accepted.");
+        }
+
         string name = ImageFormatSniffer.Name(format);
         IImageInfo info;
         try

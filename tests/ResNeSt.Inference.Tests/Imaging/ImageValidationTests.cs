@@ -201,6 +201,22 @@ public sealed class ImageValidationTests
     }
 
     [Fact]
+    public void Animated_webp_is_refused_but_a_still_webp_is_accepted()
+    {
+        var still = File.ReadAllBytes(Fixtures.Image("lossy-223x177.webp"));
+        s_preprocessor.Preprocess(still, new float[s_spec.TensorLength], s_spec);
+
+        // A VP8X header with the animation flag (bit 1 of the flags byte), as an animated WebP starts.
+        var animated = new byte[64];
+        "RIFF"u8.CopyTo(animated);
+        BinaryPrimitives.WriteUInt32LittleEndian(animated.AsSpan(4), 56);
+        "WEBPVP8X"u8.CopyTo(animated.AsSpan(8));
+        BinaryPrimitives.WriteUInt32LittleEndian(animated.AsSpan(16), 10);
+        animated[20] = 0x02;
+        Assert.Equal(ImageRejectionReason.UnsupportedFormat, Reject(animated).Reason);
+    }
+
+    [Fact]
     public void Sixteen_bit_png_keeps_the_high_byte_as_pil_does()
     {
         // PIL unpacks 16-bit RGB PNG samples to their high byte (ImageSharp's own narrowing would round instead).
