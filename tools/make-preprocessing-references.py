@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import torch
 import torchvision.transforms as T
-from PIL import Image, ImageOps
+from PIL import Image, ImageEnhance, ImageOps
 
 torch.set_num_threads(2)
 
@@ -95,6 +95,10 @@ def generate():
     add(save(photo, "photo-420.jpg", quality=90, subsampling=2), "photo-420.jpg")
     add(save(photo, "photo-444.jpg", quality=90, subsampling=0), "photo-444.jpg")
     add(save(photo, "photo-progressive-420.jpg", quality=90, subsampling=2, progressive=True), "photo-progressive-420.jpg")
+    add(save(photo, "photo-422.jpg", quality=90, subsampling=1), "photo-422.jpg", crop=112)
+    add(save(coffee.crop((3, 5, 304, 176)), "odd-420-301x171.jpg", quality=88, subsampling=2), "odd-420-301x171.jpg", crop=112)
+    vivid = ImageEnhance.Contrast(ImageEnhance.Color(coffee.crop((100, 100, 420, 340))).enhance(4.0)).enhance(1.8)
+    add(save(vivid, "saturated-420.jpg", quality=85, subsampling=2), "saturated-420.jpg", crop=112)
     add(save(coffee.crop((0, 0, 299, 173)), "odd-299x173.jpg", quality=92, subsampling=0), "odd-299x173.jpg", crop=112)
     add(save(coffee.crop((50, 20, 383, 271)).convert("L"), "grey-333x251.png"), "grey-333x251.png")
     add(save(coffee.crop((10, 10, 330, 250)).convert("L"), "grey-320x240.jpg", quality=90), "grey-320x240.jpg", crop=112)
@@ -108,6 +112,7 @@ def generate():
     add(save(coffee.crop((40, 40, 297, 231)).quantize(128), "first-frame-257x191.gif"), "first-frame-257x191.gif", crop=112)
     add(save(coffee.crop((7, 3, 128, 100)), "rgb-121x97.bmp"), "rgb-121x97.bmp", crop=112)
     add(save(coffee.crop((7, 3, 230, 180)), "lossless-223x177.webp", lossless=True), "lossless-223x177.webp", crop=112)
+    add(save(coffee.crop((7, 3, 230, 180)), "lossy-223x177.webp", quality=80), "lossy-223x177.webp", crop=112)
     add(save(Image.new("RGB", (1, 1), (200, 30, 90)), "one-pixel.png"), "one-pixel.png", crop=112)
     add(save(coffee.resize((2000, 50), Image.Resampling.BILINEAR), "wide-2000x50.png"), "wide-2000x50.png", crop=112)
     add(save(coffee.crop((0, 0, 37, 400)), "tall-37x400.png"), "tall-37x400.png", crop=112)

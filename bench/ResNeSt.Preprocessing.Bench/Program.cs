@@ -5,10 +5,12 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
-// Single-thread cost of preprocessing one image, against baselines measured in the same run:
-//   decode    ImageSharp's decode to Rgb24 alone (the floor: what any pipeline pays)
-//   ours      ImagePreprocessor.Preprocess (decode + PIL-exact resample + normalise into the tensor)
-//   imagesharp  decode + ImageSharp's own Resize (Triangle / Bicubic) + Crop + a normalise loop (not PIL-exact)
+// Single-thread cost of preprocessing one image, against baselines measured in the same run (CPU ms per image):
+//   decode        ImageSharp's decode to Rgb24 alone (the floor any pipeline pays)
+//   ours          ImagePreprocessor.Preprocess: decode, validation, libjpeg chroma (4:2:0/4:2:2), PIL-exact resample,
+//                 normalise into the tensor
+//   IS pipeline   decode + ImageSharp's own Resize (Triangle / Bicubic) + Crop + a normalise loop (not PIL-exact)
+//   resample ours / IS   the same two resample-crop-normalise steps alone, on an already decoded image
 // Usage: dotnet run -c Release --project bench/ResNeSt.Preprocessing.Bench -- [seconds-per-measurement] FILE...
 double seconds = 2;
 var files = new List<string>();
@@ -34,25 +36,37 @@ var preprocessor = new ImagePreprocessor(ImageLimits.Default);
 var configuration = Configuration.Default.Clone();
 configuration.MaxDegreeOfParallelism = 1;
 
-Console.WriteLine($"{"file",-28} {"size",-10} {"recipe",-7} {"decode ms",10} {"ours ms",9} {"imagesharp ms",14} {"resample ours",14} {"resample IS",12} {"IS/ours",8}");
+Console.WriteLine(
+    $"{"file",-26} {"size",-10} {"recipe",-6} {"decode",7} {"ours",7} {"IS pipeline",12} {"resample ours",14} {"resample IS",12} {"IS/ours",8} {"chroma",7}");
 foreach (var file in files)
 {
     var bytes = File.ReadAllBytes(file);
     var info = ImagePreprocessor.Identify(bytes, ImageLimits.Default);
+    using var decoded = Image.Load<Rgb24>(configuration, bytes);
     foreach (var recipe in new[] { PreprocessingRecipe.Hub, PreprocessingRecipe.Paper })
     {
         var spec = new PreprocessingSpec(recipe, 224, 256, ModelCard.ImageNetMean, ModelCard.ImageNetStd);
         var tensor = new float[spec.TensorLength];
+        float[] mean = [.. spec.Mean];
+        float[] std = [.. spec.Std];
+        var plan = ResamplePlan.For(decoded.Width, decoded.Height, spec);
         double decode = Measure(seconds, () =>
         {
             using var image = Image.Load<Rgb24>(configuration, bytes);
         });
         double ours = Measure(seconds, () => preprocessor.Preprocess(bytes, tensor, spec));
-        double imageSharp = Measure(seconds, () => ImageSharpPipeline(configuration, bytes, spec, tensor));
-        double resampleOurs = ours - decode;
-        double resampleImageSharp = imageSharp - decode;
+        double imageSharp = Measure(seconds, () =>
+        {
+            using var image = Image.Load<Rgb24>(configuration, bytes);
+            ImageSharpResample(image, spec, tensor);
+        });
+        double resampleOurs = Measure(seconds, () => PilResampler.Resample(decoded, plan, tensor, mean, std));
+        double resampleImageSharp = Measure(seconds, () => ImageSharpResample(decoded, spec, tensor));
+        // The libjpeg chroma reconstruction alone (whole image), what a 4:2:0 JPEG adds.
+        using var copy = decoded.Clone();
+        double chroma = Measure(seconds, () => JpegChromaUpsampling.Apply(copy, 2, 2, copy.Bounds()));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileName(file),-28} {info.Width + "x" + info.Height,-10} {recipe.ToString().ToLowerInvariant(),-7} {decode,10:F3} {ours,9:F3} {imageSharp,14:F3} {resampleOurs,14:F3} {resampleImageSharp,12:F3} {resampleImageSharp / resampleOurs,8:F2}"));
+            $"{Path.GetFileName(file),-26} {info.Width + "x" + info.Height,-10} {recipe.ToString().ToLowerInvariant(),-6} {decode,7:F2} {ours,7:F2} {imageSharp,12:F2} {resampleOurs,14:F3} {resampleImageSharp,12:F3} {resampleImageSharp / resampleOurs,8:F2} {chroma,7:F2}"));
     }
 }
 
@@ -87,36 +101,38 @@ static double Measure(double seconds, Action action)
     return samples[samples.Count / 2];
 }
 
-// What one would write with ImageSharp alone: same geometry, ImageSharp's float resamplers, then normalise.
-static void ImageSharpPipeline(Configuration configuration, byte[] bytes, PreprocessingSpec spec, float[] tensor)
+// What one would write with ImageSharp alone: same geometry, ImageSharp's float resamplers (the source image is left
+// untouched: Clone with a resize builds the result directly), then normalise.
+static void ImageSharpResample(Image<Rgb24> source, PreprocessingSpec spec, float[] tensor)
 {
-    using var image = Image.Load<Rgb24>(configuration, bytes);
     int s = spec.CropSize;
+    Image<Rgb24> image;
     if (spec.Recipe == PreprocessingRecipe.Hub)
     {
-        bool portrait = image.Width <= image.Height;
-        int shortSide = portrait ? image.Width : image.Height;
-        int longSide = portrait ? image.Height : image.Width;
+        bool portrait = source.Width <= source.Height;
+        int shortSide = portrait ? source.Width : source.Height;
+        int longSide = portrait ? source.Height : source.Width;
         int newLong = (int)((double)spec.ResizeSize * longSide / shortSide);
         var size = portrait ? new Size(spec.ResizeSize, newLong) : new Size(newLong, spec.ResizeSize);
         int left = (int)Math.Round((size.Width - s) / 2.0, MidpointRounding.ToEven);
         int top = (int)Math.Round((size.Height - s) / 2.0, MidpointRounding.ToEven);
-        image.Mutate(x => x.Resize(size, KnownResamplers.Triangle, compand: false).Crop(new Rectangle(left, top, s, s)));
+        image = source.Clone(x => x.Resize(size, KnownResamplers.Triangle, compand: false).Crop(new Rectangle(left, top, s, s)));
     }
     else
     {
-        double side = (double)s / (s + 32) * Math.Min(image.Width, image.Height);
-        int top = (int)Math.Round((image.Height - side) / 2.0, MidpointRounding.ToEven);
-        int left = (int)Math.Round((image.Width - side) / 2.0, MidpointRounding.ToEven);
+        double side = (double)s / (s + 32) * Math.Min(source.Width, source.Height);
+        int top = (int)Math.Round((source.Height - side) / 2.0, MidpointRounding.ToEven);
+        int left = (int)Math.Round((source.Width - side) / 2.0, MidpointRounding.ToEven);
         int w = (int)Math.Round(left + side, MidpointRounding.ToEven) - left;
         int h = (int)Math.Round(top + side, MidpointRounding.ToEven) - top;
-        image.Mutate(x => x.Crop(new Rectangle(left, top, w, h)).Resize(new Size(s, s), KnownResamplers.Bicubic, compand: false));
+        image = source.Clone(x => x.Crop(new Rectangle(left, top, w, h)).Resize(new Size(s, s), KnownResamplers.Bicubic, compand: false));
     }
 
+    using var result = image;
     int plane = s * s;
     var mean = spec.Mean;
     var std = spec.Std;
-    image.ProcessPixelRows(accessor =>
+    result.ProcessPixelRows(accessor =>
     {
         for (int y = 0; y < s; y++)
         {

@@ -70,17 +70,20 @@ internal static class ImageFormatSniffer
     };
 
     /// <summary>
-    /// A JPEG is complete when an end-of-image marker follows its first scan header. Entropy-coded data cannot contain
-    /// FF D9 (a data FF is always stuffed as FF 00), so the first FF D9 after the scan header is the real end.
+    /// Walks a JPEG's marker segments up to the first scan: the frame's components and sampling factors, the colour
+    /// transform markers, and whether the file is complete. A JPEG is complete when an end-of-image marker follows its
+    /// first scan header; entropy-coded data cannot contain FF D9 (a data FF is always stuffed as FF 00), so the first
+    /// FF D9 after the scan header is the real end.
     /// </summary>
-    public static bool IsCompleteJpeg(ReadOnlySpan<byte> data)
+    public static JpegLayout ReadJpegLayout(ReadOnlySpan<byte> data)
     {
+        var layout = new JpegLayout { AdobeTransform = -1 };
         int pos = 2;
         while (pos + 1 < data.Length)
         {
             if (data[pos] != 0xFF)
             {
-                return false;
+                return layout;
             }
 
             byte marker = data[pos + 1];
@@ -98,26 +101,52 @@ internal static class ImageFormatSniffer
 
             if (marker == 0xD9 || pos + 3 >= data.Length)
             {
-                return false; // image ended before any scan, or the header is cut
+                return layout; // image ended before any scan, or the header is cut
             }
 
             int length = (data[pos + 2] << 8) | data[pos + 3];
-            if (length < 2)
+            int next = pos + 2 + length;
+            if (length < 2 || next > data.Length)
             {
-                return false;
+                return layout;
             }
 
-            int next = pos + 2 + length;
-            if (marker == 0xDA)
+            var segment = data[(pos + 4)..next];
+            switch (marker)
             {
-                return next <= data.Length && data[next..].IndexOf(EndOfImage) >= 0;
+                case 0xDA:
+                    layout.Complete = data[next..].IndexOf(EndOfImage) >= 0;
+                    return layout;
+                case 0xE0 when segment.StartsWith("JFIF\0"u8):
+                    layout.HasJfif = true;
+                    break;
+                case 0xEE when segment.Length >= 12 && segment.StartsWith("Adobe"u8):
+                    layout.AdobeTransform = segment[11];
+                    break;
+                case >= 0xC0 and <= 0xCF when marker is not (0xC4 or 0xC8 or 0xCC) && segment.Length >= 6:
+                    layout.Progressive = marker is 0xC2 or 0xC6 or 0xCA or 0xCE;
+                    layout.Components = segment[5];
+                    if (layout.Components == 3 && segment.Length >= 6 + 9)
+                    {
+                        layout.ComponentIds = (segment[6], segment[9], segment[12]);
+                        layout.Sampling = (segment[7], segment[10], segment[13]);
+                    }
+
+                    break;
             }
 
             pos = next;
         }
 
-        return false;
+        return layout;
     }
+
+    /// <summary>
+    /// An extended WebP (VP8X chunk) whose animation flag is set. ImageSharp decodes every frame of those, so a few
+    /// kilobytes of near-empty frames could ask for gigabytes; they are refused rather than bounded frame by frame.
+    /// </summary>
+    public static bool IsAnimatedWebp(ReadOnlySpan<byte> data) =>
+        data.Length >= 21 && data.Slice(12, 4).SequenceEqual("VP8X"u8) && (data[20] & 0x02) != 0;
 
     /// <summary>A PNG is complete when its chunks, each inside the file, lead to IEND.</summary>
     public static bool IsCompletePng(ReadOnlySpan<byte> data)
@@ -141,4 +170,43 @@ internal static class ImageFormatSniffer
 
         return false;
     }
+}
+
+/// <summary>What a JPEG's headers say about its frame, as far as colour reconstruction needs.</summary>
+internal struct JpegLayout
+{
+    /// <summary>An end-of-image marker follows the first scan.</summary>
+    public bool Complete;
+
+    public bool Progressive;
+
+    public int Components;
+
+    /// <summary>Component ids of a 3-component frame.</summary>
+    public (byte Y, byte Cb, byte Cr) ComponentIds;
+
+    /// <summary>Sampling bytes (H in the high nibble, V in the low) of a 3-component frame.</summary>
+    public (byte Y, byte Cb, byte Cr) Sampling;
+
+    public bool HasJfif;
+
+    /// <summary>The Adobe APP14 transform flag, −1 without that marker.</summary>
+    public int AdobeTransform;
+
+    /// <summary>
+    /// libjpeg's reading of the colour space of a 3-component frame: YCbCr unless an Adobe marker says transform 0,
+    /// or there is neither a JFIF nor an Adobe marker and the component ids spell R, G, B.
+    /// </summary>
+    public readonly bool IsYCbCr => Components == 3 && (HasJfif || AdobeTransform switch
+    {
+        0 => false,
+        > 0 => true,
+        _ => ComponentIds != ((byte)'R', (byte)'G', (byte)'B'),
+    });
+
+    /// <summary>Luma sampled 2×2 or 2×1 relative to both chroma components (4:2:0 or 4:2:2).</summary>
+    public readonly (int H, int V) ChromaSubsampling =>
+        IsYCbCr && Sampling.Cb == 0x11 && Sampling.Cr == 0x11 && Sampling.Y is 0x22 or 0x21
+            ? (Sampling.Y >> 4, Sampling.Y & 0xF)
+            : (1, 1);
 }

@@ -8,11 +8,13 @@ namespace ResNeSt.Inference.Imaging;
 /// <param name="MaxPixels">Largest width × height the header may declare (decompression bombs are refused before decoding).</param>
 /// <param name="MaxSide">Largest width or height the header may declare.</param>
 /// <param name="DecoderPoolMegabytes">How much decoder memory ImageSharp may keep pooled between images.</param>
+/// <param name="DecodeTimeout">Longest one image may take to decode (null: no limit); a crafted file can be slow.</param>
 public sealed record ImageLimits(
     long MaxBytes = 32L * 1024 * 1024,
     long MaxPixels = 40_000_000,
     int MaxSide = 16384,
-    int DecoderPoolMegabytes = 64)
+    int DecoderPoolMegabytes = 64,
+    TimeSpan? DecodeTimeout = null)
 {
     /// <summary>32 MiB, 40 megapixels, 16384 pixels a side.</summary>
     public static ImageLimits Default { get; } = new();
@@ -24,6 +26,10 @@ public sealed record ImageLimits(
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPixels, 1, nameof(MaxPixels));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSide, 1, nameof(MaxSide));
         ArgumentOutOfRangeException.ThrowIfNegative(DecoderPoolMegabytes, nameof(DecoderPoolMegabytes));
+        if (DecodeTimeout is { } timeout && timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DecodeTimeout), timeout, "The decode timeout must be positive.");
+        }
         // ImageSharp's allocator limit is expressed in whole megabytes of one buffer; keep it representable.
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPixels, 1L << 36, nameof(MaxPixels));
     }

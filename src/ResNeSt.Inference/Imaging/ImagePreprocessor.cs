@@ -52,7 +52,35 @@ public sealed class ImagePreprocessor
     /// </summary>
     /// <returns>The format and the dimensions the file declares (before any EXIF rotation).</returns>
     /// <exception cref="ImageRejectedException">The bytes are not an acceptable image.</exception>
-    public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec)
+    public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec) =>
+        Preprocess(encoded, destination, spec, CancellationToken.None);
+
+    /// <summary>
+    /// As <see cref="Preprocess(ReadOnlySpan{byte}, Span{float}, PreprocessingSpec)"/>; decoding stops when
+    /// <paramref name="cancellationToken"/> is cancelled (<see cref="OperationCanceledException"/>) or when it runs
+    /// longer than <see cref="ImageLimits.DecodeTimeout"/> (<see cref="ImageRejectionReason.DecodeTimeout"/>).
+    /// </summary>
+    public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, CancellationToken cancellationToken)
+    {
+        if (Limits.DecodeTimeout is not { } timeout)
+        {
+            return PreprocessCore(encoded, destination, spec, cancellationToken);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            return PreprocessCore(encoded, destination, spec, deadline.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.DecodeTimeout, $"Decoding took longer than the {timeout.TotalMilliseconds:F0} ms limit.", ex);
+        }
+    }
+
+    private ImageInfo PreprocessCore(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
@@ -61,9 +89,18 @@ public sealed class ImagePreprocessor
             throw new ArgumentException($"Destination holds {destination.Length} floats; the spec needs {spec.TensorLength}.", nameof(destination));
         }
 
-        var header = ReadHeader(encoded, Limits, _configuration);
-        using var image = Decode(encoded, header);
-        if (spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8)
+        var header = ReadHeader(encoded, Limits, _configuration, cancellationToken);
+        using var image = Decode(encoded, header, cancellationToken);
+        bool orient = spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8;
+        if (header.ChromaSubsampling != (1, 1))
+        {
+            // ImageSharp replicates subsampled chroma; libjpeg (PIL) interpolates it. Redo it libjpeg's way, on the
+            // pixels the resampler will read (all of them when a rotation moves them first).
+            var region = orient ? image.Bounds() : PilResampler.SourceRegion(ResamplePlan.For(image.Width, image.Height, spec));
+            JpegChromaUpsampling.Apply(image, header.ChromaSubsampling.H, header.ChromaSubsampling.V, region);
+        }
+
+        if (orient)
         {
             // A lossless permutation of pixels (flips and quarter turns), so parity with PIL + exif_transpose holds.
             image.Mutate(static x => x.AutoOrient());
@@ -82,7 +119,7 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(limits);
         limits.Validate();
-        return ReadHeader(encoded, limits, s_identifyConfiguration.Value).Info;
+        return ReadHeader(encoded, limits, s_identifyConfiguration.Value, CancellationToken.None).Info;
     }
 
     /// <summary>
@@ -119,7 +156,7 @@ public sealed class ImagePreprocessor
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
-    private static unsafe Header ReadHeader(ReadOnlySpan<byte> encoded, ImageLimits limits, Configuration configuration)
+    private static unsafe Header ReadHeader(ReadOnlySpan<byte> encoded, ImageLimits limits, Configuration configuration, CancellationToken cancellationToken)
     {
         if (encoded.IsEmpty)
         {
@@ -139,6 +176,11 @@ public sealed class ImagePreprocessor
                 ImageRejectionReason.UnsupportedFormat, "The bytes are not a JPEG, PNG, WebP, BMP or GIF image.");
         }
 
+        if (format == ImageFormatKind.Webp && ImageFormatSniffer.IsAnimatedWebp(encoded))
+        {
+            throw new ImageRejectedException(ImageRejectionReason.UnsupportedFormat, "Animated WebP images are not accepted.");
+        }
+
         string name = ImageFormatSniffer.Name(format);
         IImageInfo info;
         try
@@ -146,11 +188,11 @@ public sealed class ImagePreprocessor
             fixed (byte* p = encoded)
             {
                 using var stream = new UnmanagedMemoryStream(p, encoded.Length);
-                info = ((IImageInfoDetector)DecoderFor(format)).Identify(configuration, stream, CancellationToken.None)
+                info = ((IImageInfoDetector)DecoderFor(format)).Identify(configuration, stream, cancellationToken)
                     ?? throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} header could not be read.");
             }
         }
-        catch (Exception ex) when (ex is not ImageRejectedException)
+        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
         {
             throw Translate(ex, name);
         }
@@ -169,9 +211,10 @@ public sealed class ImagePreprocessor
                 $"The {name} header declares {width}×{height} pixels; at most {limits.MaxPixels} pixels and {limits.MaxSide} a side are accepted.");
         }
 
+        var jpeg = format == ImageFormatKind.Jpeg ? ImageFormatSniffer.ReadJpegLayout(encoded) : default;
         bool complete = format switch
         {
-            ImageFormatKind.Jpeg => ImageFormatSniffer.IsCompleteJpeg(encoded),
+            ImageFormatKind.Jpeg => jpeg.Complete,
             ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
             _ => true,
         };
@@ -180,7 +223,9 @@ public sealed class ImagePreprocessor
             throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
         }
 
-        return new Header(format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata));
+        return new Header(
+            format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata),
+            jpeg.ChromaSubsampling);
     }
 
     private static ushort ReadOrientation(ImageMetadata? metadata)
@@ -192,7 +237,7 @@ public sealed class ImagePreprocessor
     private static PngBitDepth? ReadPngBitDepth(ImageFormatKind format, ImageMetadata? metadata) =>
         format == ImageFormatKind.Png ? metadata?.GetPngMetadata().BitDepth : null;
 
-    private unsafe Image<Rgb24> Decode(ReadOnlySpan<byte> encoded, in Header header)
+    private unsafe Image<Rgb24> Decode(ReadOnlySpan<byte> encoded, in Header header, CancellationToken cancellationToken)
     {
         try
         {
@@ -202,14 +247,13 @@ public sealed class ImagePreprocessor
                 var decoder = DecoderFor(header.Format);
                 if (header.PngBitDepth == PngBitDepth.Bit16)
                 {
-                    return DecodeSixteenBit(_configuration, stream, decoder);
+                    return DecodeSixteenBit(_configuration, stream, decoder, cancellationToken);
                 }
 
-                var image = decoder.Decode<Rgb24>(_configuration, stream, CancellationToken.None);
-                return CheckSize(image, header);
+                return CheckSize(decoder.Decode<Rgb24>(_configuration, stream, cancellationToken), header);
             }
         }
-        catch (Exception ex) when (ex is not ImageRejectedException)
+        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
         {
             throw Translate(ex, header.Info.Format);
         }
@@ -226,12 +270,12 @@ public sealed class ImagePreprocessor
         throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {header.Info.Format} decoded to a size other than its header declares.");
     }
 
-    private static Image<Rgb24> DecodeSixteenBit(Configuration configuration, Stream stream, IImageDecoder decoder)
+    private static Image<Rgb24> DecodeSixteenBit(Configuration configuration, Stream stream, IImageDecoder decoder, CancellationToken cancellationToken)
     {
         // PIL unpacks 16-bit PNG samples by keeping the high byte; ImageSharp's own narrowing rounds. Decode wide and
         // narrow here as PIL does. (For 16-bit grey PIL goes through mode "I" and clamps to 255, which whites out the
         // image; that is a PIL quirk we do not reproduce: the high byte is kept there too.)
-        using var wide = decoder.Decode<Rgba64>(configuration, stream, CancellationToken.None);
+        using var wide = decoder.Decode<Rgba64>(configuration, stream, cancellationToken);
         var narrow = new Image<Rgb24>(configuration, wide.Width, wide.Height);
         for (int y = 0; y < wide.Height; y++)
         {
@@ -255,5 +299,6 @@ public sealed class ImagePreprocessor
         _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged: {ex.Message}", ex),
     };
 
-    private readonly record struct Header(ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth);
+    private readonly record struct Header(
+        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling);
 }

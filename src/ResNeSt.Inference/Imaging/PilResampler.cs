@@ -29,8 +29,14 @@ internal static unsafe class PilResampler
     /// float planes R, G, B into <paramref name="destination"/> (length 3·S·S).
     /// </summary>
     public static void Resample(
-        Image<Rgb24> image, in ResamplePlan plan, Span<float> destination, ReadOnlySpan<float> mean, ReadOnlySpan<float> std)
+        Image<Rgb24> image, in ResamplePlan plan, Span<float> destination, ReadOnlySpan<float> mean, ReadOnlySpan<float> std) =>
+        Resample(image, plan, destination, mean, std, allowSimd: true);
+
+    /// <summary>As above; <paramref name="allowSimd"/> = false runs the scalar code so tests can compare the two.</summary>
+    internal static void Resample(
+        Image<Rgb24> image, in ResamplePlan plan, Span<float> destination, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, bool allowSimd)
     {
+        bool simd = allowSimd && Avx2.IsSupported;
         int s = plan.CropSize;
         int plane = s * s;
         if (destination.Length != 3 * plane)
@@ -78,6 +84,8 @@ internal static unsafe class PilResampler
         var horizontal = Coefficients.Compute(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colStart, cols, plan.Kernel);
         var vertical = Coefficients.Compute(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowStart, rows, plan.Kernel);
         byte[]? temp = null;
+        byte[]? rgbx = null;
+        int[]? pairedWeights = null;
         try
         {
             // Source rows the vertical pass reads: the horizontal pass runs on these only (PIL's ybox_first/last).
@@ -86,9 +94,17 @@ internal static unsafe class PilResampler
             int tempRows = lastRow - firstRow;
             int tempPlane = tempRows * cols;
             temp = ArrayPool<byte>.Shared.Rent(3 * tempPlane);
+            int pairs = (horizontal.KernelSize + 1) / 2;
+            if (simd)
+            {
+                // One source row widened to 4 bytes a pixel, with a zero pixel pair of slack for the last tap pair.
+                rgbx = ArrayPool<byte>.Shared.Rent((4 * plan.SourceWidth) + 16);
+                pairedWeights = ArrayPool<int>.Shared.Rent(cols * pairs * 8);
+                PairWeights(horizontal, cols, pairs, pairedWeights);
+            }
 
-            fixed (byte* tempPtr = temp)
-            fixed (int* hBounds = horizontal.Bounds, hWeights = horizontal.Weights)
+            fixed (byte* tempPtr = temp, rgbxPtr = rgbx)
+            fixed (int* hBounds = horizontal.Bounds, hWeights = horizontal.Weights, paired = pairedWeights)
             fixed (int* vBounds = vertical.Bounds, vWeights = vertical.Weights)
             fixed (float* dst = destination)
             fixed (float* lutPtr = lut)
@@ -99,7 +115,15 @@ internal static unsafe class PilResampler
                         .Slice(plan.SourceX * 3, plan.SourceWidth * 3);
                     fixed (byte* src = row)
                     {
-                        HorizontalRow(src, tempPtr + (r * cols), tempPlane, cols, hBounds, hWeights, horizontal.KernelSize);
+                        if (simd)
+                        {
+                            WidenToRgbx(src, plan.SourceWidth, rgbxPtr);
+                            HorizontalRowAvx2(rgbxPtr, tempPtr + (r * cols), tempPlane, cols, hBounds, paired, pairs);
+                        }
+                        else
+                        {
+                            HorizontalRow(src, tempPtr + (r * cols), tempPlane, cols, hBounds, hWeights, horizontal.KernelSize);
+                        }
                     }
                 }
 
@@ -115,7 +139,7 @@ internal static unsafe class PilResampler
                         VerticalRow(
                             tempPtr + (c * tempPlane) + (yFirst * cols), cols, taps, k,
                             dst + (c * plane) + (outRow * s) + outCol,
-                            lutPtr + (c * 256), mean[c], std[c]);
+                            lutPtr + (c * 256), mean[c], std[c], simd);
                     }
                 }
             }
@@ -127,9 +151,38 @@ internal static unsafe class PilResampler
                 ArrayPool<byte>.Shared.Return(temp);
             }
 
+            if (rgbx is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rgbx);
+            }
+
+            if (pairedWeights is not null)
+            {
+                ArrayPool<int>.Shared.Return(pairedWeights);
+            }
+
             horizontal.Return();
             vertical.Return();
         }
+    }
+
+    /// <summary>The rectangle of image pixels <see cref="Resample(Image{Rgb24}, in ResamplePlan, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float})"/> reads for <paramref name="plan"/>.</summary>
+    public static Rectangle SourceRegion(in ResamplePlan plan)
+    {
+        int colStart = Math.Max(plan.CropLeft, 0);
+        int colEnd = Math.Min(plan.CropLeft + plan.CropSize, plan.ResizedWidth);
+        int rowStart = Math.Max(plan.CropTop, 0);
+        int rowEnd = Math.Min(plan.CropTop + plan.CropSize, plan.ResizedHeight);
+        if (colEnd <= colStart || rowEnd <= rowStart)
+        {
+            return Rectangle.Empty;
+        }
+
+        var (left, _) = Coefficients.Taps(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colStart, plan.Kernel);
+        var (lastLeft, lastCount) = Coefficients.Taps(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colEnd - 1, plan.Kernel);
+        var (top, _) = Coefficients.Taps(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowStart, plan.Kernel);
+        var (lastTop, lastRows) = Coefficients.Taps(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowEnd - 1, plan.Kernel);
+        return new Rectangle(plan.SourceX + left, plan.SourceY + top, lastLeft + lastCount - left, lastTop + lastRows - top);
     }
 
     /// <summary>torchvision's ToTensor + Normalize of one 8-bit value, in float32 as torch computes it.</summary>
@@ -168,11 +221,84 @@ internal static unsafe class PilResampler
         }
     }
 
+    /// <summary>
+    /// Lays out each output column's weights as 8-lane pairs (w0 ×4, w1 ×4), so two neighbouring RGBx source pixels
+    /// are filtered by one 8-lane multiply. A tap beyond the column's count gets weight 0.
+    /// </summary>
+    private static void PairWeights(in Coefficients horizontal, int cols, int pairs, int[] paired)
+    {
+        for (int j = 0; j < cols; j++)
+        {
+            int taps = horizontal.Bounds[(2 * j) + 1];
+            var k = horizontal.Weights.AsSpan(j * horizontal.KernelSize, horizontal.KernelSize);
+            var dst = paired.AsSpan(j * pairs * 8, pairs * 8);
+            for (int p = 0; p < pairs; p++)
+            {
+                int w0 = 2 * p < taps ? k[2 * p] : 0;
+                int w1 = (2 * p) + 1 < taps ? k[(2 * p) + 1] : 0;
+                dst.Slice(p * 8, 4).Fill(w0);
+                dst.Slice((p * 8) + 4, 4).Fill(w1);
+            }
+        }
+    }
+
+    /// <summary>Rgb24 → RGBx (x = 0), plus two zero pixels after the end.</summary>
+    private static void WidenToRgbx(byte* src, int width, byte* dst)
+    {
+        int x = 0;
+        if (Ssse3.IsSupported)
+        {
+            // 16 source bytes hold 5⅓ pixels; take 4 per step and never read past the row's last byte.
+            var shuffle = Vector128.Create((byte)0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80);
+            for (; (3 * x) + 16 <= 3 * width; x += 4)
+            {
+                Sse2.Store(dst + (4 * x), Ssse3.Shuffle(Sse2.LoadVector128(src + (3 * x)), shuffle));
+            }
+        }
+
+        for (; x < width; x++)
+        {
+            dst[4 * x] = src[3 * x];
+            dst[(4 * x) + 1] = src[(3 * x) + 1];
+            dst[(4 * x) + 2] = src[(3 * x) + 2];
+            dst[(4 * x) + 3] = 0;
+        }
+
+        *(ulong*)(dst + (4 * width)) = 0;
+    }
+
+    /// <summary>The horizontal pass on RGBx pixels, two taps per 8-lane step, exact 32-bit fixed point as PIL.</summary>
+    private static void HorizontalRowAvx2(byte* rgbx, byte* dst, int planeStride, int cols, int* bounds, int* paired, int pairs)
+    {
+        var half = Vector128.Create(Half);
+        var zero = Vector128<int>.Zero;
+        var max = Vector128.Create(255);
+        for (int j = 0; j < cols; j++)
+        {
+            int steps = (bounds[(2 * j) + 1] + 1) >> 1;
+            byte* p = rgbx + (bounds[2 * j] * 4);
+            int* w = paired + (j * pairs * 8);
+            var acc = Vector256<int>.Zero;
+            for (int t = 0; t < steps; t++)
+            {
+                acc = Avx2.Add(acc, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), Avx.LoadVector256(w)));
+                p += 8;
+                w += 8;
+            }
+
+            var sum = Sse2.Add(Sse2.Add(acc.GetLower(), acc.GetUpper()), half);
+            var v = Sse41.Min(Sse41.Max(Sse2.ShiftRightArithmetic(sum, PrecisionBits), zero), max);
+            dst[j] = (byte)v.GetElement(0);
+            dst[planeStride + j] = (byte)v.GetElement(1);
+            dst[(2 * planeStride) + j] = (byte)v.GetElement(2);
+        }
+    }
+
     /// <summary>One output row of one channel: the vertical filter over the 8-bit plane, clipped, then normalised.</summary>
-    private static void VerticalRow(byte* src, int cols, int taps, int* k, float* dst, float* lut, float mean, float std)
+    private static void VerticalRow(byte* src, int cols, int taps, int* k, float* dst, float* lut, float mean, float std, bool simd)
     {
         int j = 0;
-        if (Avx2.IsSupported && cols >= 8)
+        if (simd && cols >= 8)
         {
             var half = Vector256.Create(Half);
             var zero = Vector256<int>.Zero;
@@ -309,6 +435,23 @@ internal static unsafe class PilResampler
                 ArrayPool<int>.Shared.Return(Bounds);
                 ArrayPool<int>.Shared.Return(Weights);
             }
+        }
+
+        /// <summary>The first source index and the tap count of output position <paramref name="xx"/> (PIL's xmin, xmax).</summary>
+        public static (int Min, int Count) Taps(int inSize, float in1, int outSize, int xx, ResampleKernel kernel)
+        {
+            var (scale, support, _) = Geometry(in1, outSize, kernel);
+            double center = (xx + 0.5) * scale;
+            int xmin = Math.Max((int)(center - support + 0.5), 0);
+            int xmax = Math.Min((int)(center + support + 0.5), inSize);
+            return (xmin, xmax - xmin);
+        }
+
+        private static (double Scale, double Support, double FilterScale) Geometry(float in1, int outSize, ResampleKernel kernel)
+        {
+            double scale = (double)in1 / outSize;
+            double filterScale = scale < 1.0 ? 1.0 : scale;
+            return (scale, (kernel == ResampleKernel.Bilinear ? 1.0 : 2.0) * filterScale, filterScale);
         }
 
         private static double Filter(ResampleKernel kernel, double x)

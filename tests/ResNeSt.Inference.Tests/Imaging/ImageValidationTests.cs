@@ -201,6 +201,22 @@ public sealed class ImageValidationTests
     }
 
     [Fact]
+    public void Animated_webp_is_refused_but_a_still_webp_is_accepted()
+    {
+        var still = File.ReadAllBytes(Fixtures.Image("lossy-223x177.webp"));
+        s_preprocessor.Preprocess(still, new float[s_spec.TensorLength], s_spec);
+
+        // A VP8X header with the animation flag (bit 1 of the flags byte), as an animated WebP starts.
+        var animated = new byte[64];
+        "RIFF"u8.CopyTo(animated);
+        BinaryPrimitives.WriteUInt32LittleEndian(animated.AsSpan(4), 56);
+        "WEBPVP8X"u8.CopyTo(animated.AsSpan(8));
+        BinaryPrimitives.WriteUInt32LittleEndian(animated.AsSpan(16), 10);
+        animated[20] = 0x02;
+        Assert.Equal(ImageRejectionReason.UnsupportedFormat, Reject(animated).Reason);
+    }
+
+    [Fact]
     public void Sixteen_bit_png_keeps_the_high_byte_as_pil_does()
     {
         // PIL unpacks 16-bit RGB PNG samples to their high byte (ImageSharp's own narrowing would round instead).
@@ -239,6 +255,29 @@ public sealed class ImageValidationTests
 
         s_preprocessor.Preprocess(File.ReadAllBytes(Fixtures.Image("exif-6.jpg")), tagged, s_spec);
         Assert.NotEqual(untagged, tagged);
+    }
+
+    [Fact]
+    public void A_decode_over_the_time_limit_is_rejected_as_decode_timeout()
+    {
+        // dog.jpg takes tens of milliseconds to decode; ImageSharp checks the token between MCU rows.
+        var slow = new ImagePreprocessor(ImageLimits.Default with { DecodeTimeout = TimeSpan.FromTicks(1) });
+        var ex = Assert.Throws<ImageRejectedException>(() =>
+            slow.Preprocess(File.ReadAllBytes(Fixtures.Sample("dog.jpg")), new float[s_spec.TensorLength], s_spec, CancellationToken.None));
+        Assert.Equal(ImageRejectionReason.DecodeTimeout, ex.Reason);
+    }
+
+    [Fact]
+    public void A_cancelled_caller_gets_operation_cancelled_not_a_rejection()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var withTimeout = new ImagePreprocessor(ImageLimits.Default with { DecodeTimeout = TimeSpan.FromSeconds(10) });
+        foreach (var preprocessor in new[] { s_preprocessor, withTimeout })
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                preprocessor.Preprocess(File.ReadAllBytes(Fixtures.Sample("dog.jpg")), new float[s_spec.TensorLength], s_spec, cts.Token));
+        }
     }
 
     [Fact]
