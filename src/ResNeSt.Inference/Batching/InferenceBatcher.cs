@@ -137,6 +137,12 @@ public sealed class InferenceBatcher : IAsyncDisposable
             _pending.Writer.TryComplete();
         }
 
+        // Wake a consumer that is waiting for a batch to fill: it runs what it has and stops.
+        foreach (var batch in _batches)
+        {
+            batch.Changed.Release();
+        }
+
         await _stopped.Task;
         foreach (var batch in _batches)
         {
