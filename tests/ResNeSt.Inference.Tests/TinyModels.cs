@@ -29,6 +29,32 @@ internal sealed class TinyModel
         return logits;
     }
 
+    /// <summary>The logits for a preprocessed NCHW image: per-channel means through the Gemm.</summary>
+    public float[] ExpectedLogits(ReadOnlySpan<float> image)
+    {
+        var plane = image.Length / 3;
+        Span<double> means = stackalloc double[3];
+        for (var c = 0; c < 3; c++)
+        {
+            double sum = 0;
+            foreach (var v in image.Slice(c * plane, plane))
+            {
+                sum += v;
+            }
+
+            means[c] = sum / plane;
+        }
+
+        var classes = Bias.Length;
+        var logits = new float[classes];
+        for (var j = 0; j < classes; j++)
+        {
+            logits[j] = (float)((means[0] * Weights[j]) + (means[1] * Weights[classes + j]) + (means[2] * Weights[(2 * classes) + j]) + Bias[j]);
+        }
+
+        return logits;
+    }
+
     public static TinyModel Create(
         int cropSize = 32,
         string inputName = ModelCard.InputName,
