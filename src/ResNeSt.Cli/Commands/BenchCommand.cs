@@ -111,7 +111,7 @@ internal static class BenchCommand
             var batch = Math.Min(args.Batch, engine.MaxBatchSize);
             var half = TimeSpan.FromSeconds(args.Seconds / 2);
             var bareFirst = MeasureBare(engine, batch, half, cancellationToken);
-            var endToEnd = await MeasureEndToEndAsync(classifier, images, batch, args.Concurrency, TimeSpan.FromSeconds(args.Seconds), cancellationToken);
+            var endToEnd = await MeasureEndToEndAsync(classifier, images, args.Concurrency, TimeSpan.FromSeconds(args.Seconds), cancellationToken);
             var bareSecond = MeasureBare(engine, batch, half, cancellationToken);
             var bare = new BareJson(
                 bareFirst.Runs + bareSecond.Runs,
@@ -190,53 +190,45 @@ internal static class BenchCommand
     private sealed record EndToEndResult(EndToEndJson Summary, double MeanDecodeMs, double MeanQueueWaitMs);
 
     /// <summary>
-    /// Callers loop over the images until <paramref name="duration"/> after the first batch completed. Throughput counts
-    /// only completions inside that window, so the ramp-up (the first batch has nothing to overlap with) and the drain
-    /// after the deadline are excluded, as the untimed first run is excluded from bare inference.
+    /// Callers loop over the images for <paramref name="duration"/> after the first batch ran. Images complete a batch at
+    /// a time, so throughput is the images of the batches that ended after the first one and before the deadline, over
+    /// the time from the end of the first batch to the end of the last: the ramp-up (a first batch has nothing to overlap with) and the
+    /// drain are excluded, as the untimed first run is excluded from bare inference.
     /// </summary>
-    private static async Task<EndToEndResult> MeasureEndToEndAsync(ResNeStClassifier classifier, byte[][] images, int batch, int concurrency, TimeSpan duration, CancellationToken cancellationToken)
+    private static async Task<EndToEndResult> MeasureEndToEndAsync(ResNeStClassifier classifier, byte[][] images, int concurrency, TimeSpan duration, CancellationToken cancellationToken)
     {
         var latencies = new List<double>[concurrency];
+        var completions = new List<long>[concurrency];
         var decodeMs = new double[concurrency];
         var queueMs = new double[concurrency];
         var errors = new long[concurrency];
-        var inWindow = new long[concurrency];
         var next = -1;
-        long completed = 0;
-        long windowStart = 0;
+        long firstCompletion = 0;
         var windowTicks = (long)(duration.TotalSeconds * Stopwatch.Frequency);
 
         bool Running()
         {
-            var start = Volatile.Read(ref windowStart);
-            return start == 0 || Stopwatch.GetTimestamp() < start + windowTicks;
+            var first = Volatile.Read(ref firstCompletion);
+            return first == 0 || Stopwatch.GetTimestamp() < first + windowTicks;
         }
 
         async Task Caller(int id)
         {
             await Task.Yield();
             var mine = latencies[id] = new List<double>(4096);
+            var done = completions[id] = new List<long>(4096);
             while (Running())
             {
                 var image = images[(int)((uint)Interlocked.Increment(ref next) % (uint)images.Length)];
                 var t0 = Stopwatch.GetTimestamp();
                 try
                 {
-                    var c = await classifier.ClassifyAsync(image, cancellationToken);
-                    var done = Stopwatch.GetTimestamp();
-                    mine.Add(Stopwatch.GetElapsedTime(t0, done).TotalMilliseconds);
+                    var (c, inference) = await classifier.ClassifyAsync(image, InferenceRequest.Default, cancellationToken);
+                    mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                    Interlocked.CompareExchange(ref firstCompletion, inference.RunEndedTimestamp, 0);
+                    done.Add(inference.RunEndedTimestamp);
                     decodeMs[id] += c.Timings.DecodeAndPreprocessMs;
                     queueMs[id] += c.Timings.QueueWaitMs;
-                    var start = Volatile.Read(ref windowStart);
-                    if (start != 0 && done > start && done <= start + windowTicks)
-                    {
-                        inWindow[id]++;
-                    }
-
-                    if (Interlocked.Increment(ref completed) == batch)
-                    {
-                        Interlocked.CompareExchange(ref windowStart, done, 0);
-                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -248,12 +240,17 @@ internal static class BenchCommand
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(Caller));
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var count = all.Length;
+        var times = completions.SelectMany(l => l).Order().ToArray();
+        var deadline = times.Length == 0 ? 0 : times[0] + windowTicks;
+        // Every image of a batch carries the same run-end timestamp, so the first batch is exactly the window's start.
+        var inWindow = times.Where(t => t > times[0] && t <= deadline).ToArray();
+        var windowSeconds = inWindow.Length == 0 ? 0 : (inWindow[^1] - times[0]) / (double)Stopwatch.Frequency;
         var summary = new EndToEndJson(
             count,
-            inWindow.Sum(),
+            inWindow.Length,
             errors.Sum(),
-            Round(duration.TotalSeconds),
-            Round(inWindow.Sum() / duration.TotalSeconds),
+            Round(windowSeconds),
+            Round(windowSeconds == 0 ? 0 : inWindow.Length / windowSeconds),
             new LatencyJson(Round(Percentile(all, 0.50)), Round(Percentile(all, 0.95)), Round(count == 0 ? 0 : all.Average())));
         return new EndToEndResult(summary, count == 0 ? 0 : decodeMs.Sum() / count, count == 0 ? 0 : queueMs.Sum() / count);
     }

@@ -22,13 +22,15 @@ public sealed record InferenceRequest(int TopK = SoftmaxTopK.DefaultK, bool Incl
 /// <param name="InferenceMs">The run of the whole batch.</param>
 /// <param name="BatchSize">Images in the run (excluding padding).</param>
 /// <param name="PaddedBatchSize">The batch size the model saw.</param>
+/// <param name="RunEndedTimestamp"><see cref="System.Diagnostics.Stopwatch"/> timestamp at which the run ended: the same for every image of a batch.</param>
 public sealed record InferenceOutput(
     IReadOnlyList<Prediction> Predictions,
     float[]? Logits,
     double QueueWaitMs,
     double InferenceMs,
     int BatchSize,
-    int PaddedBatchSize);
+    int PaddedBatchSize,
+    long RunEndedTimestamp);
 
 /// <summary>What <see cref="InferenceBatcher.SubmitAsync{TState, TResult}"/> hands back: the writer's result and the inference output.</summary>
 public readonly record struct SubmitResult<TResult>(TResult Written, InferenceOutput Output, double WriteMs);

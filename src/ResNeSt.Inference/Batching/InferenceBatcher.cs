@@ -378,7 +378,7 @@ public sealed class InferenceBatcher : IAsyncDisposable
                 var predictions = SoftmaxTopK.Predict(logits, image.Request.TopK, _labels);
                 var queueWaitMs = (runStarted - image.ReadyAt) * 1000.0 / Stopwatch.Frequency;
                 image.TrySetResult(new InferenceOutput(
-                    predictions, image.Request.IncludeLogits ? logits.ToArray() : null, queueWaitMs, inferenceMs, count, padded));
+                    predictions, image.Request.IncludeLogits ? logits.ToArray() : null, queueWaitMs, inferenceMs, count, padded, runEnded));
             }
             catch (InvalidOperationException ex)
             {

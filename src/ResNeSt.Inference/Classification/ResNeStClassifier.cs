@@ -12,8 +12,11 @@ namespace ResNeSt.Inference.Classification;
 /// <param name="Limits">Byte, pixel and side limits for uploads; <see cref="ImageLimits.Default"/> when null.</param>
 public sealed record ClassifierOptions(int TopK = SoftmaxTopK.DefaultK, bool ApplyExifOrientation = true, ImageLimits? Limits = null);
 
-/// <summary>A classification plus, when asked for, the raw logits.</summary>
-public sealed record DetailedClassification(Classification Classification, float[]? Logits);
+/// <summary>A classification plus the batcher's view of it: the raw logits when asked for, and when its batch ran.</summary>
+public sealed record DetailedClassification(Classification Classification, InferenceOutput Inference)
+{
+    public float[]? Logits => Inference.Logits;
+}
 
 /// <summary>
 /// The inference facade: bytes in, <see cref="Classification"/> out. The caller's thread decodes and preprocesses the
@@ -85,7 +88,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
             _spec.CropSize,
             _engine.ExecutionProvider,
             new StageTimings(result.WriteMs, output.QueueWaitMs, output.InferenceMs, output.BatchSize));
-        return new DetailedClassification(classification, output.Logits);
+        return new DetailedClassification(classification, output);
     }
 
     public async ValueTask DisposeAsync()
