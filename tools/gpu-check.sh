@@ -17,6 +17,7 @@
 #   BATCHES        batch sizes                         (default: "1 8 32")
 #   PRECISIONS     model precisions                    (default: "fp32 fp16")
 #   CUDA_LIB_DIRS  extra ':'-separated library directories to search first
+#   PROVIDER       cuda (default), or cpu for a dry run of the whole script on a machine without a GPU
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,15 +27,18 @@ work_dir="${WORK_DIR:-$(mktemp -d -t resnest-gpu-check.XXXXXX)}"
 bench_seconds="${BENCH_SECONDS:-10}"
 read -r -a batches <<< "${BATCHES:-1 8 32}"
 read -r -a precisions <<< "${PRECISIONS:-fp32 fp16}"
+provider="${PROVIDER:-cuda}"
 
 say() { printf '== %s\n' "$*" >&2; }
 die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
 
 [ -x "$resnest" ] || die "no executable at $resnest; publish it first (see the top of this script) or set RESNEST."
 [ -d "$images" ] || die "no image directory at $images; set IMAGES."
-command -v nvidia-smi >/dev/null 2>&1 || die "nvidia-smi not found: no NVIDIA driver on this machine."
-say "GPU"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2
+if [ "$provider" = cuda ]; then
+  command -v nvidia-smi >/dev/null 2>&1 || die "nvidia-smi not found: no NVIDIA driver on this machine."
+  say "GPU"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2
+fi
 
 # Library directories: explicit ones, the CUDA toolkit, then every nvidia/*/lib inside Python site-packages
 # (the pip wheels put libcudart, libcublas, libcudnn, ... there; CUDA 13 wheels use nvidia/cu13/lib).
@@ -78,7 +82,7 @@ tr ':' '\n' <<< "$LD_LIBRARY_PATH" >&2
 provider_lib="$(dirname "$resnest")/libonnxruntime_providers_cuda.so"
 [ -f "$provider_lib" ] || die "$provider_lib is missing: publish with -r linux-x64 (the GPU build of ONNX Runtime)."
 missing="$(ldd "$provider_lib" | awk '/not found/ {print $1}')"
-[ -z "$missing" ] || die "CUDA/cuDNN libraries not found: $(tr '\n' ' ' <<< "$missing")(install CUDA 13 + cuDNN 9, or the nvidia-* wheels, or set CUDA_LIB_DIRS)."
+[ -z "$missing" ] || [ "$provider" != cuda ] || die "CUDA/cuDNN libraries not found: $(tr '\n' ' ' <<< "$missing")(install CUDA 13 + cuDNN 9, or the nvidia-* wheels, or set CUDA_LIB_DIRS)."
 say "CUDA provider dependencies"
 ldd "$provider_lib" | grep -E 'libcu(dart|blas|blasLt|dnn|fft|rand)' >&2 || true
 
@@ -92,8 +96,8 @@ for precision in "${precisions[@]}"; do
     "$resnest" export --variant resnest50 --random-weights --precision "$precision" --output "$model" >&2
   fi
   for batch in "${batches[@]}"; do
-    say "bench resnest50 $precision batch $batch (cuda)"
-    "$resnest" bench --model "$model" --images "$images" --provider cuda --batch "$batch" --seconds "$bench_seconds" | tee -a "$results"
+    say "bench resnest50 $precision batch $batch ($provider)"
+    "$resnest" bench --model "$model" --images "$images" --provider "$provider" --batch "$batch" --seconds "$bench_seconds" | tee -a "$results"
   done
 done
 
