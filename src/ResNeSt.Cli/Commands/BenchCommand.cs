@@ -113,11 +113,13 @@ internal static class BenchCommand
             var bareFirst = MeasureBare(engine, batch, half, cancellationToken);
             var endToEnd = await MeasureEndToEndAsync(classifier, images, args.Concurrency, TimeSpan.FromSeconds(args.Seconds), cancellationToken);
             var bareSecond = MeasureBare(engine, batch, half, cancellationToken);
+            var bareImages = bareFirst.Images + bareSecond.Images;
             var bare = new BareJson(
                 bareFirst.Runs + bareSecond.Runs,
-                bareFirst.Images + bareSecond.Images,
+                bareImages,
                 bareFirst.Seconds + bareSecond.Seconds,
-                (bareFirst.Images + bareSecond.Images) / (bareFirst.Seconds + bareSecond.Seconds));
+                bareImages / (bareFirst.Seconds + bareSecond.Seconds),
+                ((bareFirst.CpuMsPerImage * bareFirst.Images) + (bareSecond.CpuMsPerImage * bareSecond.Images)) / bareImages);
 
             var stats = classifier.Batcher.Statistics;
             // Ascending sizes; insertion order is the JSON order.
@@ -149,8 +151,9 @@ internal static class BenchCommand
                     Round(stats.Images == 0 ? 0 : stats.TotalInferenceMs / stats.Images),
                     Round(stats.Images == 0 ? 0 : stats.TotalPostprocessMs / stats.Images, 4)),
                 batchSizes,
-                bare with { ImagesPerSecond = Round(bare.ImagesPerSecond), Seconds = Round(bare.Seconds) },
+                bare with { ImagesPerSecond = Round(bare.ImagesPerSecond), Seconds = Round(bare.Seconds), CpuMsPerImage = Round(bare.CpuMsPerImage) },
                 Round(bare.ImagesPerSecond == 0 ? 0 : endToEnd.Summary.ImagesPerSecond / bare.ImagesPerSecond, 3),
+                Round(endToEnd.Summary.CpuMsPerImage == 0 ? 0 : bare.CpuMsPerImage / endToEnd.Summary.CpuMsPerImage, 3),
                 Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1));
             await output.WriteLineAsync(JsonSerializer.Serialize(summary, InferenceJsonContext.Default.BenchSummary));
             return endToEnd.Summary.Errors == 0 ? 0 : 1;
@@ -174,6 +177,7 @@ internal static class BenchCommand
 
         engine.Run(batch, batchSize); // not counted: a first run at a new shape allocates
         long runs = 0;
+        var cpuStarted = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         do
         {
@@ -184,7 +188,8 @@ internal static class BenchCommand
         while (Stopwatch.GetElapsedTime(started) < duration);
 
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return new BareJson(runs, runs * batchSize, seconds, runs * batchSize / seconds);
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStarted).TotalMilliseconds;
+        return new BareJson(runs, runs * batchSize, seconds, runs * batchSize / seconds, cpuMs / (runs * batchSize));
     }
 
     private sealed record EndToEndResult(EndToEndJson Summary, double MeanDecodeMs, double MeanQueueWaitMs);
@@ -237,7 +242,9 @@ internal static class BenchCommand
             }
         }
 
+        var cpuStarted = Process.GetCurrentProcess().TotalProcessorTime;
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(Caller));
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStarted).TotalMilliseconds;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var count = all.Length;
         var times = completions.SelectMany(l => l).Order().ToArray();
@@ -251,7 +258,8 @@ internal static class BenchCommand
             errors.Sum(),
             Round(windowSeconds),
             Round(windowSeconds == 0 ? 0 : inWindow.Length / windowSeconds),
-            new LatencyJson(Round(Percentile(all, 0.50)), Round(Percentile(all, 0.95)), Round(count == 0 ? 0 : all.Average())));
+            new LatencyJson(Round(Percentile(all, 0.50)), Round(Percentile(all, 0.95)), Round(count == 0 ? 0 : all.Average())),
+            Round(count == 0 ? 0 : cpuMs / count));
         return new EndToEndResult(summary, count == 0 ? 0 : decodeMs.Sum() / count, count == 0 ? 0 : queueMs.Sum() / count);
     }
 

@@ -83,9 +83,10 @@ public sealed record LatencyJson(double P50, double P95, double Mean);
 public sealed record StagesJson(double DecodeAndPreprocessMs, double QueueWaitMs, double InferenceMsPerBatch, double InferenceMsPerImage, double PostprocessMsPerImage);
 
 /// <summary>End-to-end results; throughput counts the images completed inside the timed window.</summary>
-public sealed record EndToEndJson(long ImagesCompleted, long ImagesInWindow, long Errors, double WindowSeconds, double ImagesPerSecond, LatencyJson LatencyMs);
+/// <param name="CpuMsPerImage">Process CPU time (all threads) per completed image: on a shared machine, a cost that other load does not distort.</param>
+public sealed record EndToEndJson(long ImagesCompleted, long ImagesInWindow, long Errors, double WindowSeconds, double ImagesPerSecond, LatencyJson LatencyMs, double CpuMsPerImage);
 
-public sealed record BareJson(long Runs, long Images, double Seconds, double ImagesPerSecond);
+public sealed record BareJson(long Runs, long Images, double Seconds, double ImagesPerSecond, double CpuMsPerImage);
 
 /// <summary>The summary <c>resnest bench</c> prints.</summary>
 public sealed record BenchSummary(
@@ -104,6 +105,7 @@ public sealed record BenchSummary(
     IReadOnlyDictionary<string, long> BatchSizes,
     BareJson BareInference,
     double EndToEndOverBare,
+    double BareCpuOverEndToEndCpu,
     double PeakWorkingSetMb);
 
 [JsonSourceGenerationOptions(
