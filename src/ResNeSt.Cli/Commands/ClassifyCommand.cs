@@ -79,9 +79,10 @@ internal static class ClassifyCommand
         await using (classifier)
         {
             var request = new InferenceRequest(args.Top, args.Logits);
-            // Every file is submitted at once (the batcher's queue bounds how many are in flight), so files are
-            // decoded on several threads and batched; lines are still printed in the order the files were given.
-            var lines = args.Files.Select(file => ClassifyFileAsync(classifier, file, request, cancellationToken)).ToList();
+            // Files are read and decoded on several threads and batched; a bound on files in flight (two batches' worth)
+            // keeps memory flat for long file lists. Lines are still printed in the order the files were given.
+            using var inFlight = new SemaphoreSlim(2 * inference.MaxBatchSize);
+            var lines = args.Files.Select(file => ClassifyFileAsync(classifier, file, request, inFlight, cancellationToken)).ToList();
             var failed = 0;
             foreach (var pending in lines)
             {
@@ -95,10 +96,23 @@ internal static class ClassifyCommand
         }
     }
 
-    private static async Task<ClassifyLine> ClassifyFileAsync(ResNeStClassifier classifier, FileInfo file, InferenceRequest request, CancellationToken cancellationToken)
+    private static async Task<ClassifyLine> ClassifyFileAsync(ResNeStClassifier classifier, FileInfo file, InferenceRequest request, SemaphoreSlim inFlight, CancellationToken cancellationToken)
     {
         // Leave the caller's thread so that reading and decoding of different files proceed in parallel.
         await Task.Yield();
+        await inFlight.WaitAsync(cancellationToken);
+        try
+        {
+            return await ClassifyFileCoreAsync(classifier, file, request, cancellationToken);
+        }
+        finally
+        {
+            inFlight.Release();
+        }
+    }
+
+    private static async Task<ClassifyLine> ClassifyFileCoreAsync(ResNeStClassifier classifier, FileInfo file, InferenceRequest request, CancellationToken cancellationToken)
+    {
         var provider = classifier.ExecutionProvider;
         byte[] bytes;
         try

@@ -66,7 +66,7 @@ public sealed class InferenceBatcher : IAsyncDisposable
     public BatcherStatistics Statistics => new(
         Interlocked.Read(ref _runs),
         Interlocked.Read(ref _images),
-        _batchSizeCounts.Select(c => Interlocked.Read(ref c)).ToArray(),
+        Enumerable.Range(0, _batchSizeCounts.Length).Select(i => Interlocked.Read(ref _batchSizeCounts[i])).ToArray(),
         Interlocked.Read(ref _inferenceTicks) * 1000.0 / Stopwatch.Frequency,
         Interlocked.Read(ref _postprocessTicks) * 1000.0 / Stopwatch.Frequency);
 
