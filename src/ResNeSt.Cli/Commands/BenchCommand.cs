@@ -99,7 +99,7 @@ internal static class BenchCommand
         {
             classifier = ResNeStClassifier.Load(args.Model.FullName, inference, new ModelLoadOptions(args.Crop), logger: logger);
         }
-        catch (Exception ex) when (ex is ModelContractException or ExecutionProviderUnavailableException)
+        catch (Exception ex) when (ex is ModelContractException or ExecutionProviderUnavailableException or Microsoft.Extensions.Options.OptionsValidationException)
         {
             await error.WriteLineAsync($"resnest bench: {ex.Message}");
             return 2;

@@ -70,7 +70,7 @@ internal static class ClassifyCommand
             classifier = ResNeStClassifier.Load(args.Model.FullName, inference, new ModelLoadOptions(args.Crop, args.Recipe),
                 new ClassifierOptions(args.Top, args.ApplyExif), logger);
         }
-        catch (Exception ex) when (ex is ModelContractException or ExecutionProviderUnavailableException)
+        catch (Exception ex) when (ex is ModelContractException or ExecutionProviderUnavailableException or Microsoft.Extensions.Options.OptionsValidationException)
         {
             await error.WriteLineAsync($"resnest classify: {ex.Message}");
             return ExitModelUnusable;
