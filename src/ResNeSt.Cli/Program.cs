@@ -14,6 +14,8 @@ internal static class Program
         var root = new RootCommand("resnest: build, inspect and run ResNeSt ImageNet classifiers (ONNX Runtime + ImageSharp).");
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ClassifyCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Action is ParseErrorAction parseError)
         {
