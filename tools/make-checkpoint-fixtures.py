@@ -9,7 +9,7 @@ against the listing this script writes (official-state-dict-keys.txt).
 
 Outputs (all small; CI has no PyTorch, so they are committed):
   official-state-dict-keys.txt   key, shape, kind for resnest50/101/200/269 as this module defines them
-  reader-features.zip.pth /.legacy.pth + reader-features.json
+  reader-features.zip.pth /.legacy.pth /.protocol4.pth + reader-features.json
                                  a handful of tensors exercising dtypes, offsets, strides, shared storage
   reduced.zip.pth / reduced.legacy.pth
                                  a reduced ResNeSt ([2,1,1,1], stem 16, crop 64) with random weights and random,
@@ -197,6 +197,8 @@ def write_reader_features():
     features["empty"] = torch.zeros(0, 3)
     features["half_strided"] = torch.arange(20, dtype=torch.float16).view(4, 5)[1:, ::2]
     zip_path, legacy_path = save_both(features, "reader-features")
+    # Protocol 4 names globals with STACK_GLOBAL and memoised strings rather than GLOBAL: the reader must resolve them.
+    torch.save(features, os.path.join(OUT, "reader-features.protocol4.pth"), pickle_protocol=4)
     expected = collections.OrderedDict()
     for key, t in features.items():
         expected[key] = {"shape": list(t.shape), "values": [float(v) for v in t.double().flatten().tolist()]}

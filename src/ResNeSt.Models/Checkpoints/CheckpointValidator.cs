@@ -37,9 +37,9 @@ public static partial class CheckpointValidator
         }
 
         var message = new StringBuilder().Append(CultureInfo.InvariantCulture, $"The checkpoint does not match {spec.Variant.Name}:");
-        Append(message, "missing key", missing);
-        Append(message, "unexpected key", unexpected);
-        Append(message, "key with the wrong shape", misshapen);
+        Append(message, "missing key", "missing keys", missing);
+        Append(message, "unexpected key", "unexpected keys", unexpected);
+        Append(message, "key with the wrong shape", "keys with the wrong shape", misshapen);
         if (TryDetectVariant(shapes) is { } detected && detected != spec.Variant)
         {
             message.Append(CultureInfo.InvariantCulture, $" It looks like a {detected.Name} checkpoint: pass --variant {detected.Name}.");
@@ -96,14 +96,14 @@ public static partial class CheckpointValidator
     private static Dictionary<string, IReadOnlyList<int>> Shapes(StateDict weights) =>
         weights.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape, StringComparer.Ordinal);
 
-    private static void Append(StringBuilder message, string noun, List<string> items)
+    private static void Append(StringBuilder message, string singular, string plural, List<string> items)
     {
         if (items.Count == 0)
         {
             return;
         }
 
-        message.Append(CultureInfo.InvariantCulture, $" {items.Count} {noun}{(items.Count == 1 ? "" : "s")} (");
+        message.Append(CultureInfo.InvariantCulture, $" {items.Count} {(items.Count == 1 ? singular : plural)} (");
         message.AppendJoin(", ", items.Take(NamesPerProblem));
         if (items.Count > NamesPerProblem)
         {

@@ -44,26 +44,121 @@ internal static class TensorMaterializer
             return result;
         }
 
-        // General case: walk the view's indices in row-major order, carrying into outer dimensions.
-        var index = new int[rank];
+        // General case: convert one run along the innermost dimension at a time, carrying into the outer dimensions.
+        // Size-1 dimensions are dropped and dimensions that continue each other are merged first, so that runs are
+        // long (a 1x1 convolution weight [O, I, 1, 1] becomes O runs of I, not O·I runs of 1).
+        var (shape, strides) = Simplify(view.Shape, view.Strides);
+        int dims = shape.Count;
+        int inner = dims == 0 ? 1 : shape[dims - 1];
+        long innerStride = dims == 0 ? 0 : strides[dims - 1];
+        var index = new int[Math.Max(dims - 1, 0)];
         long position = view.Offset;
-        for (long i = 0; i < count; i++)
+        for (long done = 0; done < count; done += inner)
         {
-            result[i] = Read(storage.Slice(checked((int)(position * size)), size), view.Storage.Type, bigEndian);
-            for (int d = rank - 1; d >= 0; d--)
+            ConvertRun(storage, view.Storage.Type, bigEndian, position, innerStride, result.AsSpan((int)done, inner));
+            for (int d = dims - 2; d >= 0; d--)
             {
-                position += view.Strides[d];
-                if (++index[d] < view.Shape[d])
+                position += strides[d];
+                if (++index[d] < shape[d])
                 {
                     break;
                 }
 
-                position -= view.Strides[d] * view.Shape[d];
+                position -= strides[d] * shape[d];
                 index[d] = 0;
             }
         }
 
         return result;
+    }
+
+    private static void ConvertRun(ReadOnlySpan<byte> storage, StorageType type, bool bigEndian, long start, long stride, Span<float> destination)
+    {
+        if (bigEndian || !BitConverter.IsLittleEndian)
+        {
+            int size = type.ElementSize();
+            for (int i = 0; i < destination.Length; i++)
+            {
+                destination[i] = Read(storage.Slice((int)((start + (i * stride)) * size), size), type, bigEndian);
+            }
+
+            return;
+        }
+
+        switch (type)
+        {
+            case StorageType.Float32:
+                {
+                    var source = MemoryMarshal.Cast<byte, float>(storage);
+                    for (int i = 0; i < destination.Length; i++)
+                    {
+                        destination[i] = source[(int)(start + (i * stride))];
+                    }
+
+                    break;
+                }
+
+            case StorageType.Float16:
+                {
+                    var source = MemoryMarshal.Cast<byte, Half>(storage);
+                    for (int i = 0; i < destination.Length; i++)
+                    {
+                        destination[i] = (float)source[(int)(start + (i * stride))];
+                    }
+
+                    break;
+                }
+
+            case StorageType.Float64:
+                {
+                    var source = MemoryMarshal.Cast<byte, double>(storage);
+                    for (int i = 0; i < destination.Length; i++)
+                    {
+                        destination[i] = (float)source[(int)(start + (i * stride))];
+                    }
+
+                    break;
+                }
+
+            case StorageType.Int64:
+                {
+                    var source = MemoryMarshal.Cast<byte, long>(storage);
+                    for (int i = 0; i < destination.Length; i++)
+                    {
+                        destination[i] = source[(int)(start + (i * stride))];
+                    }
+
+                    break;
+                }
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), type, null);
+        }
+    }
+
+    private static (List<int> Shape, List<long> Strides) Simplify(int[] shape, long[] strides)
+    {
+        var outShape = new List<int>(shape.Length);
+        var outStrides = new List<long>(shape.Length);
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (shape[d] == 1)
+            {
+                continue;
+            }
+
+            if (outShape.Count > 0 && outStrides[^1] == strides[d] * shape[d])
+            {
+                outShape[^1] *= shape[d];
+                outStrides[^1] = strides[d];
+                continue;
+            }
+
+            outShape.Add(shape[d]);
+            outStrides.Add(strides[d]);
+        }
+
+        return (outShape, outStrides);
     }
 
     private static bool IsRowMajor(TensorView view)
