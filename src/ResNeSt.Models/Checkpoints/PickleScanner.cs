@@ -308,13 +308,13 @@ internal static class PickleScanner
         {
             if (Output.Length >= maxBytes)
             {
-                throw Fail("runs past the end of the data (the file is truncated or corrupt)");
+                throw Fail("ends early or runs past the end of its data (the file is truncated or corrupt)");
             }
 
             int b = input.ReadByte();
             if (b < 0)
             {
-                throw Fail("ends early (the file is truncated)");
+                throw Fail("ends early or runs past the end of its data (the file is truncated or corrupt)");
             }
 
             Output.WriteByte((byte)b);
@@ -325,7 +325,7 @@ internal static class PickleScanner
         {
             if (count > maxBytes - Output.Length)
             {
-                throw Fail("runs past the end of the data (the file is truncated or corrupt)");
+                throw Fail("ends early or runs past the end of its data (the file is truncated or corrupt)");
             }
 
             var buffer = new byte[count];
@@ -335,7 +335,7 @@ internal static class PickleScanner
             }
             catch (EndOfStreamException)
             {
-                throw Fail("ends early (the file is truncated)");
+                throw Fail("ends early or runs past the end of its data (the file is truncated or corrupt)");
             }
 
             Output.Write(buffer);
