@@ -77,7 +77,7 @@ public sealed class CheckpointDownloader : IDisposable
         {
             throw Failure(file, url, ex.HttpRequestError == HttpRequestError.NameResolutionError
                 ? $"the host name could not be resolved ({ex.Message})"
-                : ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message, ex);
+                : ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal) ? $"{ex.Message} ({inner.Message})" : ex.Message, ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
