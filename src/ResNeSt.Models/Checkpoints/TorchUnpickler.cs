@@ -13,15 +13,13 @@ internal sealed record StorageInfo(string Key, StorageType Type, long ElementCou
 internal sealed record TensorView(StorageInfo Storage, long Offset, int[] Shape, long[] Strides, long End);
 
 /// <summary>Stands in for <c>collections.OrderedDict</c>; Razorvine fills dicts through <see cref="Hashtable"/>.</summary>
-#pragma warning disable CA1010, CA2229, CA2237 // Razorvine requires a Hashtable; these objects are never serialized.
 internal sealed class PickledOrderedDict : Hashtable
-#pragma warning restore CA1010, CA2229, CA2237
 {
     // Called by the BUILD opcode with the instance attributes (a state_dict's per-module '_metadata' versions),
-    // which conversion does not need.
-#pragma warning disable CA1707, IDE1006, CA1822 // The name is Python's and Razorvine finds it by reflection.
+    // which conversion does not need. Razorvine finds it by reflection, by this Python name, on the instance.
+#pragma warning disable CA1822
     public void __setstate__(Hashtable state)
-#pragma warning restore CA1707, IDE1006, CA1822
+#pragma warning restore CA1822
     {
     }
 }

@@ -151,6 +151,27 @@ public sealed class MalformedCheckpointTests : IDisposable
     }
 
     [Fact]
+    public async Task A_legacy_storage_view_is_honoured_and_bounded()
+    {
+        // Old PyTorch pickled views of storages: ('storage', type, key, location, numel, (view key, offset, size)).
+        // Storage '0' holds 0..5; the view covers elements 2..4; tensor 'w' starts 1 into it with 2 elements.
+        static byte[] File(string shape) => [.. LegacyHeader(), .. Ascii(
+            "\u0080\u0002}X\u0001\0\0\0wctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\00X\u0003\0\0\0cpuK\u0006" +
+            "(X\u0001\0\0\01K\u0002K\u0003ttQK\u0001" + shape + "\u0089ccollections\nOrderedDict\n)RtRs." +
+            "\u0080\u0002](X\u0001\0\0\00e."),
+            .. BitConverter.GetBytes(6L), .. new float[] { 0, 1, 2, 3, 4, 5 }.SelectMany(BitConverter.GetBytes)];
+        string path = Path.Combine(_folder, "view.pth");
+
+        await System.IO.File.WriteAllBytesAsync(path, File("K\u0002\u0085K\u0001\u0085"));
+        var weights = await TorchCheckpointReader.ReadAsync(path);
+        Assert.Equal([3f, 4f], weights["w"].Data);
+
+        // Three elements from 1 into a 3-element window run past it, although the storage itself is longer.
+        var error = await ReadAsync(File("K\u0003\u0085K\u0001\u0085"));
+        Assert.Contains("tensor 'w' reaches element 5 of storage '0', which has 5", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Random_corruption_only_ever_gives_a_checkpoint_error()
     {
         // Deterministic fuzzing of small real checkpoints: any outcome but an unexplained exception type is fine.
