@@ -12,6 +12,9 @@ public sealed record CheckpointDownloadOptions
     /// <summary>Time allowed to resolve and connect; short, so that a closed network fails at once.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Longest wait for the response or for the next piece of data; a stalled transfer fails instead of hanging.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Defaults, overridden by <c>RESNEST_CACHE</c> and <c>RESNEST_WEIGHTS_URL</c> when they are set.</summary>
     public static CheckpointDownloadOptions FromEnvironment()
     {
@@ -48,9 +51,9 @@ public sealed record CheckpointDownloadOptions
             throw new CheckpointException($"The weights base URL '{BaseUrl}' must be an absolute http or https URL.");
         }
 
-        if (ConnectTimeout <= TimeSpan.Zero)
+        if (ConnectTimeout <= TimeSpan.Zero || ReadTimeout <= TimeSpan.Zero)
         {
-            throw new CheckpointException("The download connect timeout must be positive.");
+            throw new CheckpointException("The download timeouts must be positive.");
         }
     }
 

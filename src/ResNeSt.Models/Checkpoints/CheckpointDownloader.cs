@@ -81,7 +81,11 @@ public sealed class CheckpointDownloader : IDisposable
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw Failure(file, url, $"no connection within {_options.ConnectTimeout.TotalSeconds:0.#} s", ex);
+            throw Failure(
+                file,
+                url,
+                $"timed out (no connection within {_options.ConnectTimeout.TotalSeconds:0.#} s, or no data for {_options.ReadTimeout.TotalSeconds:0.#} s)",
+                ex);
         }
         catch (IOException ex)
         {
@@ -97,7 +101,10 @@ public sealed class CheckpointDownloader : IDisposable
 
     private async Task<string> DownloadAsync(Uri url, string temporary, IProgress<(long read, long? total)>? progress, CancellationToken cancellationToken)
     {
-        using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        // Cancelled by the caller, or when the server goes quiet for longer than the read timeout.
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stall.CancelAfter(_options.ReadTimeout);
+        using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stall.Token);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException(
@@ -111,13 +118,13 @@ public sealed class CheckpointDownloader : IDisposable
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         try
         {
-            await using var source = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await using var source = await response.Content.ReadAsStreamAsync(stall.Token);
             await using var sink = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
             long read = 0;
             long reported = 0;
             progress?.Report((0, total));
             int n;
-            while ((n = await source.ReadAsync(buffer.AsMemory(0, ChunkBytes), cancellationToken)) > 0)
+            while ((n = await ReadChunkAsync(source, buffer, stall)) > 0)
             {
                 hash.AppendData(buffer, 0, n);
                 await sink.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
@@ -142,6 +149,12 @@ public sealed class CheckpointDownloader : IDisposable
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private async Task<int> ReadChunkAsync(Stream source, byte[] buffer, CancellationTokenSource stall)
+    {
+        stall.CancelAfter(_options.ReadTimeout);
+        return await source.ReadAsync(buffer.AsMemory(0, ChunkBytes), stall.Token);
     }
 
     private static async Task<bool> HasPrefixAsync(string path, string prefix, CancellationToken cancellationToken)

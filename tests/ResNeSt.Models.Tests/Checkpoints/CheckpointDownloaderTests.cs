@@ -108,6 +108,26 @@ public sealed class CheckpointDownloaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_server_that_never_answers_times_out_instead_of_hanging()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        int port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        using var downloader = new CheckpointDownloader(new CheckpointDownloadOptions
+        {
+            CacheDirectory = _cache,
+            BaseUrl = new Uri($"http://127.0.0.1:{port}/"),
+            ReadTimeout = TimeSpan.FromSeconds(1),
+        });
+
+        var error = await Assert.ThrowsAsync<CheckpointException>(() => downloader.GetAsync(Published(out _)));
+
+        Assert.Contains("failed: timed out", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--checkpoint FILE", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(_cache));
+    }
+
+    [Fact]
     public async Task Cancellation_stops_the_download_and_leaves_nothing_behind()
     {
         var file = Published(out var files);
@@ -141,6 +161,7 @@ public sealed class CheckpointDownloaderTests : IDisposable
     {
         Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { BaseUrl = new Uri("ftp://example.invalid/") }.Validate());
         Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { ConnectTimeout = TimeSpan.Zero }.Validate());
+        Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { ReadTimeout = TimeSpan.FromSeconds(-1) }.Validate());
         Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { CacheDirectory = " " }.Validate());
     }
 }
