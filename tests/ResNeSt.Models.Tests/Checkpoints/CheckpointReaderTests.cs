@@ -97,6 +97,46 @@ public sealed class CheckpointReaderTests
         Assert.True(reports.Zip(reports.Skip(1)).All(p => p.First.Read <= p.Second.Read));
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("little")]
+    [InlineData("big")]
+    public async Task A_zip_checkpoints_byte_order_is_honoured(string? byteOrder)
+    {
+        float[] values = [1.5f, -2.25f, 3e-3f, 7f];
+        byte[] data = new byte[16];
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (byteOrder == "big")
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteSingleBigEndian(data.AsSpan(i * 4), values[i]);
+            }
+            else
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(i * 4), values[i]);
+            }
+        }
+
+        // A [2, 2] view transposed (strides 1, 2), so the general conversion path reads it.
+        byte[] zip = HandMadeCheckpoints.Zip(
+            HandMadeCheckpoints.OneTensorPickle(4, "K\u0002K\u0002\u0086K\u0001K\u0002\u0086"),
+            new Dictionary<string, byte[]> { ["0"] = data },
+            byteOrder);
+        string path = Path.Combine(Path.GetTempPath(), $"resnest-byteorder-{Guid.NewGuid():N}.pth");
+        await File.WriteAllBytesAsync(path, zip);
+        try
+        {
+            var weights = await TorchCheckpointReader.ReadAsync(path);
+
+            Assert.Equal([2, 2], weights["w"].Shape);
+            Assert.Equal([1.5f, 3e-3f, -2.25f, 7f], weights["w"].Data);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public async Task Cancellation_stops_conversion()
     {

@@ -1,6 +1,5 @@
-using System.IO.Compression;
-using System.Text;
 using ResNeSt.Models.Checkpoints;
+using static ResNeSt.Models.Tests.Checkpoints.HandMadeCheckpoints;
 
 namespace ResNeSt.Models.Tests.Checkpoints;
 
@@ -129,9 +128,7 @@ public sealed class MalformedCheckpointTests : IDisposable
     public async Task A_tensor_that_reaches_past_its_storage_is_refused()
     {
         // One float32 storage of 4 elements, viewed as [2, 3].
-        byte[] pickle = Ascii(
-            "\u0080\u0002}X\u0001\0\0\0wctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\00X\u0003\0\0\0cpuK\u0004tQ" +
-            "K\0K\u0002K\u0003\u0086K\u0003K\u0001\u0086\u0089ccollections\nOrderedDict\n)RtRs.");
+        byte[] pickle = OneTensorPickle(4, "K\u0002K\u0003\u0086K\u0003K\u0001\u0086");
 
         var error = await ReadAsync(Zip(pickle, new Dictionary<string, byte[]> { ["0"] = new byte[16] }));
 
@@ -141,9 +138,7 @@ public sealed class MalformedCheckpointTests : IDisposable
     [Fact]
     public async Task A_storage_larger_than_the_file_is_refused_before_reading_it()
     {
-        byte[] pickle = Ascii(
-            "\u0080\u0002}X\u0001\0\0\0wctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\00X\u0003\0\0\0cpuJ\u00ff\u00ff\u00ff\u007ftQ" +
-            "K\0K\u0002\u0085K\u0001\u0085\u0089ccollections\nOrderedDict\n)RtRs.");
+        byte[] pickle = OneTensorPickle(int.MaxValue, "K\u0002\u0085K\u0001\u0085");
 
         var error = await ReadAsync(Zip(pickle, new Dictionary<string, byte[]> { ["0"] = new byte[8] }));
 
@@ -208,36 +203,5 @@ public sealed class MalformedCheckpointTests : IDisposable
         var error = await Assert.ThrowsAsync<CheckpointException>(() => TorchCheckpointReader.ReadAsync(path));
         Assert.StartsWith($"Cannot read checkpoint '{path}': ", error.Message, StringComparison.Ordinal);
         return error;
-    }
-
-    private static byte[] Ascii(string text) => Encoding.Latin1.GetBytes(text);
-
-    /// <summary>The legacy format's magic number, protocol version and system information pickles.</summary>
-    private static byte[] LegacyHeader() => Ascii(
-        "\u0080\u0002\u008a\u000a\u006c\u00fc\u009c\u0046\u00f9\u0020\u006a\u00a8\u0050\u0019." +
-        "\u0080\u0002M\u00e9\u0003." +
-        "\u0080\u0002}(X\u000d\0\0\0little_endian\u0088u.");
-
-    private static byte[] Zip(byte[] pickle, Dictionary<string, byte[]>? storages = null)
-    {
-        using var buffer = new MemoryStream();
-        using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            Add(archive, "archive/data.pkl", pickle);
-            foreach (var (key, data) in storages ?? [])
-            {
-                Add(archive, "archive/data/" + key, data);
-            }
-
-            Add(archive, "archive/version", Ascii("3\n"));
-        }
-
-        return buffer.ToArray();
-    }
-
-    private static void Add(ZipArchive archive, string name, byte[] data)
-    {
-        using var stream = archive.CreateEntry(name, CompressionLevel.NoCompression).Open();
-        stream.Write(data);
     }
 }
