@@ -75,7 +75,11 @@ public static class TorchCheckpointReader
         {
             throw new CheckpointException($"Cannot read checkpoint '{path}': {ex.Message}", ex.InnerException ?? ex);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new CheckpointException($"Cannot read checkpoint '{path}': {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
         {
             throw new CheckpointException($"Cannot read checkpoint '{path}': the file is truncated or corrupt ({ex.Message}).", ex);
         }
