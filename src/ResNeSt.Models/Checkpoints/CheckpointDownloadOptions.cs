@@ -1,0 +1,62 @@
+namespace ResNeSt.Models.Checkpoints;
+
+/// <summary>Where official weights come from and where they are kept.</summary>
+public sealed record CheckpointDownloadOptions
+{
+    /// <summary>Folder holding downloaded weights; a file whose hash is right is reused without any network access.</summary>
+    public string CacheDirectory { get; init; } = DefaultCacheDirectory();
+
+    /// <summary>Folder URL the weight file names are appended to.</summary>
+    public Uri BaseUrl { get; init; } = new(OfficialWeights.DefaultBaseUrl);
+
+    /// <summary>Time allowed to resolve and connect; short, so that a closed network fails at once.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest wait for the response or for the next piece of data; a stalled transfer fails instead of hanging.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Defaults, overridden by <c>RESNEST_CACHE</c> and <c>RESNEST_WEIGHTS_URL</c> when they are set.</summary>
+    public static CheckpointDownloadOptions FromEnvironment()
+    {
+        var options = new CheckpointDownloadOptions();
+        if (Environment.GetEnvironmentVariable(OfficialWeights.CacheVariable) is { Length: > 0 } cache)
+        {
+            options = options with { CacheDirectory = cache };
+        }
+
+        if (Environment.GetEnvironmentVariable(OfficialWeights.BaseUrlVariable) is { Length: > 0 } url)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var baseUrl))
+            {
+                throw new CheckpointException($"{OfficialWeights.BaseUrlVariable}='{url}' is not an absolute URL.");
+            }
+
+            options = options with { BaseUrl = baseUrl };
+        }
+
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Fails at start-up rather than at the first download.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(CacheDirectory))
+        {
+            throw new CheckpointException("The checkpoint cache folder is not set.");
+        }
+
+        if (BaseUrl is null || !BaseUrl.IsAbsoluteUri || (BaseUrl.Scheme != Uri.UriSchemeHttp && BaseUrl.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new CheckpointException($"The weights base URL '{BaseUrl}' must be an absolute http or https URL.");
+        }
+
+        if (ConnectTimeout <= TimeSpan.Zero || ReadTimeout <= TimeSpan.Zero)
+        {
+            throw new CheckpointException("The download timeouts must be positive.");
+        }
+    }
+
+    private static string DefaultCacheDirectory() =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "resnest");
+}

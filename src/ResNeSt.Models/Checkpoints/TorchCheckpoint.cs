@@ -1,0 +1,27 @@
+using ResNeSt.Models.Architecture;
+using ResNeSt.Models.Weights;
+
+namespace ResNeSt.Models.Checkpoints;
+
+/// <summary>A checkpoint's weights, checked against the variant they belong to.</summary>
+public sealed record ValidatedCheckpoint(ResNeStVariant Variant, StateDict Weights);
+
+/// <summary>The path users take: read a <c>.pth</c> file, work out or check its variant, and validate every tensor.</summary>
+public static class TorchCheckpoint
+{
+    /// <param name="path">A PyTorch state_dict file (zip or legacy format).</param>
+    /// <param name="variant">The variant the user named; <c>null</c> recognises an official one from the keys.</param>
+    /// <param name="progress">Storage bytes converted so far, of the total.</param>
+    /// <param name="cancellationToken">Stops between storages.</param>
+    public static async Task<ValidatedCheckpoint> LoadAsync(
+        string path,
+        ResNeStVariant? variant = null,
+        IProgress<(long read, long? total)>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var weights = await TorchCheckpointReader.ReadAsync(path, progress, cancellationToken);
+        variant ??= CheckpointValidator.DetectVariant(weights);
+        CheckpointValidator.Validate(weights, StateDictSpec.For(variant));
+        return new ValidatedCheckpoint(variant, weights);
+    }
+}
