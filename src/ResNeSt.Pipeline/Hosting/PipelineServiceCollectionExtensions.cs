@@ -19,11 +19,11 @@ public static class PipelineServiceCollectionExtensions
     /// <summary>
     /// Registers the blob → result flow: storage clients for the <c>ImageStorage</c> connection (connection string or
     /// managed identity), validated options, the model runtime (one classifier per process, built by
-    /// <paramref name="classifierFactory"/>), result store, tagger, pipeline, batch jobs, and a start-up service that
+    /// <paramref name="classifierFactory"/>, which may resolve its own settings from the container), result store, tagger, pipeline, batch jobs, and a start-up service that
     /// creates missing storage resources and warms the model up.
     /// </summary>
     public static IServiceCollection AddClassificationPipeline(
-        this IServiceCollection services, IConfiguration configuration, ClassifierFactory classifierFactory)
+        this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, ClassifierFactory> classifierFactory)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
