@@ -15,9 +15,12 @@ public sealed partial class Azurite : IAsyncDisposable
 
     private readonly Process _process;
 
-    private Azurite(Process process, int blobPort, int queuePort, int tablePort)
+    private readonly DirectoryInfo _workspace;
+
+    private Azurite(Process process, DirectoryInfo workspace, int blobPort, int queuePort, int tablePort)
     {
         _process = process;
+        _workspace = workspace;
         BlobPort = blobPort;
         QueuePort = queuePort;
         TablePort = tablePort;
@@ -66,7 +69,6 @@ public sealed partial class Azurite : IAsyncDisposable
         {
             "--disableTelemetry", "--loose", "--skipApiVersionCheck", "--inMemoryPersistence", "--silent",
             "--extentMemoryLimit", "1024",
-            "--location", workspace.FullName,
             "--blobHost", "127.0.0.1", "--blobPort", "0",
             "--queueHost", "127.0.0.1", "--queuePort", "0",
             "--tableHost", "127.0.0.1", "--tablePort", "0",
@@ -118,10 +120,11 @@ public sealed partial class Azurite : IAsyncDisposable
         {
             Kill(process);
             process.Dispose();
+            workspace.Delete(recursive: true);
             throw;
         }
 
-        return new Azurite(process, ports["Blob"], ports["Queue"], ports["Table"]);
+        return new Azurite(process, workspace, ports["Blob"], ports["Queue"], ports["Table"]);
     }
 
     [GeneratedRegex(@"Azurite (?<service>Blob|Queue|Table) service is successfully listening at http://127\.0\.0\.1:(?<port>\d+)")]
@@ -148,5 +151,13 @@ public sealed partial class Azurite : IAsyncDisposable
         Kill(_process);
         await _process.WaitForExitAsync().ConfigureAwait(false);
         _process.Dispose();
+        try
+        {
+            _workspace.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // Only its empty debug/config files; the OS temp cleaner gets them.
+        }
     }
 }

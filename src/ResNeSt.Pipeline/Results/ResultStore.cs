@@ -199,17 +199,14 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
         }
 
         await DeleteIndexRowAsync(partitionKey, rowKey, cancellationToken).ConfigureAwait(false);
-        var clear = new TableEntity(result.PartitionKey, result.RowKey)
-        {
-            [nameof(ResultEntity.SupersededIndexPartitionKey)] = null,
-            [nameof(ResultEntity.SupersededIndexRowKey)] = null,
-        };
+
+        // Merge cannot remove a property (nulls are not sent), so the whole row is replaced, conditional on its ETag.
+        result.SupersededIndexPartitionKey = null;
+        result.SupersededIndexRowKey = null;
         try
         {
-            var response = await _results.UpdateEntityAsync(clear, result.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            var response = await _results.UpdateEntityAsync(result, result.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
             result.ETag = response.Headers.ETag ?? default;
-            result.SupersededIndexPartitionKey = null;
-            result.SupersededIndexRowKey = null;
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
@@ -221,15 +218,14 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
     public async Task ReleaseClaimAsync(ResultEntity claimed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claimed);
-        var release = new TableEntity(claimed.PartitionKey, claimed.RowKey)
-        {
-            [nameof(ResultEntity.ClaimETag)] = null,
-            [nameof(ResultEntity.ClaimId)] = null,
-            [nameof(ResultEntity.ClaimedAt)] = null,
-        };
+        claimed.ClaimETag = null;
+        claimed.ClaimId = null;
+        claimed.ClaimedAt = null;
         try
         {
-            await _results.UpdateEntityAsync(release, claimed.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            // The claimed row is the full stored row plus our claim: replacing it clears exactly the claim.
+            var response = await _results.UpdateEntityAsync(claimed, claimed.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            claimed.ETag = response.Headers.ETag ?? default;
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
