@@ -70,7 +70,7 @@ public sealed class TableKeysTests
     [Fact]
     public void Every_ImageNet_label_becomes_a_valid_tag_value()
     {
-        foreach (var label in ResNeSt.Models.Metadata.ModelCard.ImageNetClassNames)
+        foreach (var label in global::ResNeSt.Models.Metadata.ModelCard.ImageNetClassNames)
         {
             var value = BlobTagger.SanitizeValue(label);
             Assert.InRange(value.Length, 1, BlobTagger.MaxValueLength);

@@ -34,6 +34,9 @@ public sealed class BatchJobService(
     private readonly PipelineOptions _options = options.Value;
     private readonly TableClient _jobs = storage.BatchJobs;
 
+    // Jobs are never deleted while running, so a job row seen once need not be read again for each of its messages.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TableEntity> _knownJobs = new(StringComparer.Ordinal);
+
     /// <summary>Creates a job over <paramref name="prefix"/> of the images container and queues its first listing page.</summary>
     public async Task<BatchJobDocument> StartAsync(string prefix, CancellationToken cancellationToken)
     {
@@ -73,7 +76,14 @@ public sealed class BatchJobService(
     public async Task<ProcessingOutcome?> HandleAsync(BatchMessage message, string invocationId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var job = await GetJobRowAsync(message.JobId, cancellationToken).ConfigureAwait(false);
+        var job = _knownJobs.TryGetValue(message.JobId, out var cached)
+            ? cached
+            : await GetJobRowAsync(message.JobId, cancellationToken).ConfigureAwait(false);
+        if (job is not null && _knownJobs.Count < 10_000)
+        {
+            _knownJobs.TryAdd(message.JobId, job);
+        }
+
         if (job is null)
         {
             PipelineLog.BatchUnknownJob(logger, LogSanitizer.Clean(message.JobId));
@@ -151,7 +161,10 @@ public sealed class BatchJobService(
         return (names, next);
     }
 
-    /// <summary>Records one blob's outcome in its job (idempotent per blob).</summary>
+    /// <summary>
+    /// Records one blob's outcome in its job, idempotently per blob. A skip never overwrites a real outcome: the
+    /// redelivery of a message that already succeeded finds the blob classified and must not turn it into "skipped".
+    /// </summary>
     public async Task RecordAsync(string jobId, string blobName, OutcomeKind kind, string? detail, CancellationToken cancellationToken)
     {
         var row = new TableEntity(jobId, TableKeys.ForBatchItem(_options.ImagesContainer, blobName))
@@ -160,7 +173,20 @@ public sealed class BatchJobService(
             ["Outcome"] = kind.ToString().ToLowerInvariant(),
             ["Detail"] = detail,
         };
-        await _jobs.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        if (kind != OutcomeKind.Skipped)
+        {
+            await _jobs.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await _jobs.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // Already counted by an earlier delivery.
+        }
     }
 
     /// <summary>The job and its progress, or null when unknown. Reads the job's partition (one row per blob).</summary>

@@ -140,7 +140,7 @@ public sealed class ClassificationPipeline
 
             if (result.Classification is { } classification && _options.TaggingEnabled)
             {
-                await _tagger.TagAsync(blob, etag, classification, cancellationToken).ConfigureAwait(false);
+                await _tagger.TagAsync(blob, etag, (int)properties.TagCount, classification, cancellationToken).ConfigureAwait(false);
             }
 
             return result.Entity.Status == ResultStatus.Succeeded

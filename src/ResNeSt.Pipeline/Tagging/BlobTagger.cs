@@ -45,20 +45,24 @@ public sealed class BlobTagger(ILogger<BlobTagger> logger)
     /// Sets our tags on the blob version that was classified. Returns false (and logs) when the tags could not be
     /// written for a reason retrying will not fix: the blob changed or vanished, or it already carries 10 foreign tags.
     /// </summary>
-    public async Task<bool> TagAsync(BlobClient blob, string etag, Classification classification, CancellationToken cancellationToken)
+    public async Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, Classification classification, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
         var ours = TagsFor(classification);
         try
         {
             var conditions = new BlobRequestConditions { IfMatch = new ETag(etag) };
-            var existing = await blob.GetTagsAsync(conditions, cancellationToken).ConfigureAwait(false);
             var merged = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (key, value) in existing.Value.Tags)
+            if (existingTagCount > 0)
             {
-                if (!s_ourKeys.Contains(key, StringComparer.Ordinal))
+                // Set Blob Tags replaces the whole set: read the uploader's tags to keep them (skipped when the properties said none).
+                var existing = await blob.GetTagsAsync(conditions, cancellationToken).ConfigureAwait(false);
+                foreach (var (key, value) in existing.Value.Tags)
                 {
-                    merged[key] = value;
+                    if (!s_ourKeys.Contains(key, StringComparer.Ordinal))
+                    {
+                        merged[key] = value;
+                    }
                 }
             }
 
