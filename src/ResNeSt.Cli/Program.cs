@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ResNeSt.Cli.Commands;
 
 namespace ResNeSt.Cli;
 
@@ -7,6 +8,9 @@ internal static class Program
     public static Task<int> Main(string[] args)
     {
         var root = new RootCommand("resnest: build, inspect and run ResNeSt ImageNet classifiers (ONNX Runtime + ImageSharp).");
+        root.Subcommands.Add(TagCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(PipelineBenchCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

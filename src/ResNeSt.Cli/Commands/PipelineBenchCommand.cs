@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using ResNeSt.Cli.Pipeline;
+using ResNeSt.Pipeline.Local;
+using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Storage;
+
+namespace ResNeSt.Cli.Commands;
+
+/// <summary>
+/// <c>resnest pipeline-bench</c>: do storage round-trips hide behind inference? Measures, in one run with one model and
+/// batch size: (a) the engine alone, bytes → classification, N concurrent callers; (b) the blob-trigger service on
+/// Azurite, N concurrent invocations, each blob fetched, claimed, classified, stored and tagged. Reports both and (b)/(a).
+/// </summary>
+internal static class PipelineBenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The ONNX model file.", Required = true };
+        model.AcceptExistingOnly();
+        var count = new Option<int>("--images") { Description = "Uploads to process.", DefaultValueFactory = _ => 200 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent invocations (and engine callers).", DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch-size") { Description = "The batcher's largest batch (Inference:MaxBatchSize).", DefaultValueFactory = _ => 8 };
+        var samples = new Option<DirectoryInfo>("--samples") { Description = "Images to cycle through.", DefaultValueFactory = _ => new DirectoryInfo("samples/images") };
+        samples.AcceptExistingOnly();
+        var command = new Command("pipeline-bench", "Throughput of the blob-trigger service on Azurite relative to the engine alone, same batch size, same run.")
+        {
+            model, count, concurrency, batch, samples,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetRequiredValue(model).FullName, Math.Max(1, parse.GetValue(count)), Math.Clamp(parse.GetValue(concurrency), 1, 256),
+            Math.Clamp(parse.GetValue(batch), 1, 256), parse.GetRequiredValue(samples), parse.InvocationConfiguration.Output, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string model, int count, int concurrency, int batchSize, DirectoryInfo samples, TextWriter output, CancellationToken cancellationToken)
+    {
+        var sources = samples.GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => File.ReadAllBytes(f.FullName)).ToArray();
+        await using var azurite = await Azurite.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        Environment.SetEnvironmentVariable("Inference__MaxBatchSize", batchSize.ToString(CultureInfo.InvariantCulture));
+        using var host = await LocalPipelineHost.StartAsync(
+            azurite.ConnectionString, "images", model, tagging: true, m => CliClassifier.Create(m, batchSize), cancellationToken).ConfigureAwait(false);
+        var runtime = host.Get<ModelRuntime>();
+        var classifier = await runtime.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
+        var storage = host.Get<PipelineStorage>();
+        var pipeline = host.Get<ClassificationPipeline>();
+
+        // Every upload is a distinct blob; cycling the samples keeps the decode cost representative.
+        var images = Enumerable.Range(0, count).Select(i => sources[i % sources.Length]).ToArray();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), cancellationToken, async (i, ct) =>
+            await storage.Images.GetBlobClient(FormattableString.Invariant($"bench/{i:D5}")).UploadAsync(new BinaryData(images[i]), ct).ConfigureAwait(false))
+            .ConfigureAwait(false);
+
+        // Warm both paths once so neither pays JIT or first-connection costs in the timed part.
+        await classifier.ClassifyAsync(images[0], cancellationToken).ConfigureAwait(false);
+
+        var engine = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
+            async (i, ct) => await classifier.ClassifyAsync(images[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
+        engine.Stop();
+
+        var outcomes = new OutcomeKind[count];
+        var service = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
+            async (i, ct) => outcomes[i] = (await pipeline.ProcessAsync(storage.Images.GetBlobClient(FormattableString.Invariant($"bench/{i:D5}")), $"bench-{i}", ct).ConfigureAwait(false)).Kind)
+            .ConfigureAwait(false);
+        service.Stop();
+
+        double engineRate = count / engine.Elapsed.TotalSeconds;
+        double serviceRate = count / service.Elapsed.TotalSeconds;
+        await output.WriteLineAsync(FormattableString.Invariant(
+            $"model {classifier.Model.Variant} on {classifier.ExecutionProvider}, {count} images, concurrency {concurrency}, max batch {batchSize}")).ConfigureAwait(false);
+        await output.WriteLineAsync(FormattableString.Invariant($"engine alone (bytes → classification): {engineRate,8:0.00} images/s")).ConfigureAwait(false);
+        await output.WriteLineAsync(FormattableString.Invariant($"blob-trigger service on Azurite:       {serviceRate,8:0.00} images/s")).ConfigureAwait(false);
+        await output.WriteLineAsync(FormattableString.Invariant($"ratio service/engine: {serviceRate / engineRate:0.000} (target ≥ 0.8); succeeded {outcomes.Count(o => o == OutcomeKind.Succeeded)}/{count}")).ConfigureAwait(false);
+        await host.StopAsync(cancellationToken).ConfigureAwait(false);
+        return outcomes.All(o => o == OutcomeKind.Succeeded) ? 0 : 1;
+    }
+}
