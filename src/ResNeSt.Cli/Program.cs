@@ -11,6 +11,8 @@ internal static class Program
         root.Subcommands.Add(TagCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(PipelineBenchCommand.Create());
+        root.Subcommands.Add(Commands.ClassifyCommand.Create());
+        root.Subcommands.Add(Commands.BenchCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

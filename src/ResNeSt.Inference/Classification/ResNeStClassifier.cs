@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using ResNeSt.Inference.Batching;
+using ResNeSt.Inference.Imaging;
+using ResNeSt.Inference.Runtime;
+using ResNeSt.Models.Metadata;
+
+namespace ResNeSt.Inference.Classification;
+
+/// <summary>How the classifier prepares images and what it returns by default.</summary>
+/// <param name="TopK">Ranked classes per image.</param>
+/// <param name="ApplyExifOrientation">Turn images upright by their EXIF tag first (PIL ignores it; false gives exact parity).</param>
+/// <param name="Limits">Byte, pixel and side limits for uploads; <see cref="ImageLimits.Default"/> when null.</param>
+public sealed record ClassifierOptions(int TopK = SoftmaxTopK.DefaultK, bool ApplyExifOrientation = true, ImageLimits? Limits = null);
+
+/// <summary>A classification plus the batcher's view of it: the raw logits when asked for, and when its batch ran.</summary>
+public sealed record DetailedClassification(Classification Classification, InferenceOutput Inference)
+{
+    public float[]? Logits => Inference.Logits;
+}
+
+/// <summary>
+/// The inference facade: bytes in, <see cref="Classification"/> out. The caller's thread decodes and preprocesses the
+/// image straight into its slot of the batch tensor while earlier batches run, then waits for its batch.
+/// A bad image throws <see cref="ImageRejectedException"/> unchanged; anything else is a fault of the engine.
+/// </summary>
+public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
+{
+    private readonly InferenceEngine _engine;
+    private readonly bool _ownsEngine;
+    private readonly ImagePreprocessor _preprocessor;
+    private readonly PreprocessingSpec _spec;
+    private readonly InferenceRequest _defaultRequest;
+
+    public ResNeStClassifier(InferenceEngine engine, ClassifierOptions? options = null, ILogger? logger = null, bool ownsEngine = false)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        options ??= new ClassifierOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TopK, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TopK, InferenceEngine.ClassCount);
+        _engine = engine;
+        _ownsEngine = ownsEngine;
+        _preprocessor = new ImagePreprocessor(options.Limits ?? ImageLimits.Default);
+        _spec = PreprocessingSpec.FromModelCard(engine.Card, options.ApplyExifOrientation);
+        _spec.Validate();
+        _defaultRequest = new InferenceRequest(options.TopK);
+        Batcher = new InferenceBatcher(engine, logger);
+    }
+
+    /// <summary>Loads a model file and builds a classifier that owns it.</summary>
+    public static ResNeStClassifier Load(string modelPath, InferenceOptions inference, ModelLoadOptions? load = null, ClassifierOptions? options = null, ILogger? logger = null)
+    {
+        var engine = InferenceEngine.Load(modelPath, inference, load, logger);
+        try
+        {
+            return new ResNeStClassifier(engine, options, logger, ownsEngine: true);
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+    }
+
+    public ModelCard Model => _engine.Card;
+
+    public string ExecutionProvider => _engine.ExecutionProvider;
+
+    public InferenceEngine Engine => _engine;
+
+    public InferenceBatcher Batcher { get; }
+
+    public async Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default) =>
+        (await ClassifyAsync(encodedImage, _defaultRequest, cancellationToken)).Classification;
+
+    /// <summary>Classifies with a per-call request (top-k, raw logits, fail fast when the queue is full).</summary>
+    public async Task<DetailedClassification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, InferenceRequest request, CancellationToken cancellationToken = default)
+    {
+        var state = new PreprocessState(encodedImage, _preprocessor, _spec);
+        var result = await Batcher.SubmitAsync(state, static (in PreprocessState s, Span<float> slot) => s.Preprocessor.Preprocess(s.Bytes.Span, slot, s.Spec),
+            request, cancellationToken);
+        var output = result.Output;
+        var classification = new Classification(
+            output.Predictions,
+            result.Written,
+            _engine.Card.Variant,
+            _engine.ModelSha256,
+            _spec.Recipe,
+            _spec.CropSize,
+            _engine.ExecutionProvider,
+            new StageTimings(result.WriteMs, output.QueueWaitMs, output.InferenceMs, output.BatchSize));
+        return new DetailedClassification(classification, output);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Batcher.DisposeAsync();
+        if (_ownsEngine)
+        {
+            _engine.Dispose();
+        }
+    }
+
+    private readonly record struct PreprocessState(ReadOnlyMemory<byte> Bytes, ImagePreprocessor Preprocessor, PreprocessingSpec Spec);
+}

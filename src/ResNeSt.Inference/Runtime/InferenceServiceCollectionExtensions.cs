@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace ResNeSt.Inference.Runtime;
+
+public static class InferenceServiceCollectionExtensions
+{
+    /// <summary>
+    /// Binds <see cref="InferenceOptions"/> from <paramref name="section"/> (e.g. the <c>Inference</c> section) and
+    /// validates them when the host starts, so a bad setting stops the worker at start-up rather than at the first image.
+    /// </summary>
+    public static OptionsBuilder<InferenceOptions> AddInferenceOptions(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>());
+        return services.AddOptions<InferenceOptions>().Bind(section).ValidateOnStart();
+    }
+}
