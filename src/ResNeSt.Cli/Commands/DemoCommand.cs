@@ -48,7 +48,7 @@ internal static class DemoCommand
         await using var azurite = await Azurite.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await error.WriteLineAsync($"Loading {model}...").ConfigureAwait(false);
         using var host = await LocalPipelineHost.StartAsync(
-            azurite.ConnectionString, "images", model, tagging: true, m => CliClassifier.Create(m, 8), cancellationToken).ConfigureAwait(false);
+            azurite.ConnectionString, "images", model, tagging: true, maxBatchSize: 8, cancellationToken).ConfigureAwait(false);
         var storage = host.Get<PipelineStorage>();
         var pipeline = host.Get<ClassificationPipeline>();
         var results = host.Get<ResultStore>();

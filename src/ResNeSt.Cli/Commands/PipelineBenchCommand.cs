@@ -39,9 +39,8 @@ internal static class PipelineBenchCommand
     {
         var sources = samples.GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => File.ReadAllBytes(f.FullName)).ToArray();
         await using var azurite = await Azurite.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        Environment.SetEnvironmentVariable("Inference__MaxBatchSize", batchSize.ToString(CultureInfo.InvariantCulture));
         using var host = await LocalPipelineHost.StartAsync(
-            azurite.ConnectionString, "images", model, tagging: true, m => CliClassifier.Create(m, batchSize), cancellationToken).ConfigureAwait(false);
+            azurite.ConnectionString, "images", model, tagging: true, batchSize, cancellationToken).ConfigureAwait(false);
         var runtime = host.Get<ModelRuntime>();
         var classifier = await runtime.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
         var storage = host.Get<PipelineStorage>();

@@ -56,7 +56,7 @@ internal static class TagCommand
         }
 
         using var host = await LocalPipelineHost.StartAsync(
-            connection, container, model, tagging, m => CliClassifier.Create(m, concurrency), cancellationToken).ConfigureAwait(false);
+            connection, container, model, tagging, Math.Max(concurrency, 1), cancellationToken).ConfigureAwait(false);
         var job = await TagAsync(host, prefix, concurrency, output, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(job, PipelineJsonContext.Default.BatchJobDocument)).ConfigureAwait(false);
         await host.StopAsync(cancellationToken).ConfigureAwait(false);

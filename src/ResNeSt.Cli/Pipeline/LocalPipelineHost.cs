@@ -2,9 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using ResNeSt.Inference.Classification;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Models;
 
 namespace ResNeSt.Cli.Pipeline;
 
@@ -19,7 +17,7 @@ internal static class LocalPipelineHost
         string container,
         string modelPath,
         bool tagging,
-        Func<LocalModel, IImageClassifier> classifierFactory,
+        int maxBatchSize,
         CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -29,10 +27,11 @@ internal static class LocalPipelineHost
             ["Pipeline:ImagesContainer"] = container,
             ["Pipeline:TaggingEnabled"] = tagging ? "true" : "false",
             ["Model:Path"] = modelPath,
+            ["Inference:MaxBatchSize"] = maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.Configuration.AddEnvironmentVariables(); // Pipeline__*, Model__*, Inference__* overrides
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddClassificationPipeline(builder.Configuration, _ => model => classifierFactory(model));
+        builder.Services.AddClassificationPipeline(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         return host;

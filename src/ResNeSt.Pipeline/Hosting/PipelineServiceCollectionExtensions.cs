@@ -4,6 +4,7 @@ using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Models;
@@ -16,6 +17,10 @@ namespace ResNeSt.Pipeline.Hosting;
 
 public static class PipelineServiceCollectionExtensions
 {
+    /// <summary>Registers the pipeline with the production engine (<see cref="EngineClassifier"/>).</summary>
+    public static IServiceCollection AddClassificationPipeline(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddClassificationPipeline(configuration, EngineClassifier.FromServices);
+
     /// <summary>
     /// Registers the blob → result flow: storage clients for the <c>ImageStorage</c> connection (connection string or
     /// managed identity), validated options, the model runtime (one classifier per process, built by
@@ -30,6 +35,7 @@ public static class PipelineServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(classifierFactory);
 
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddInferenceOptions(configuration.GetSection(InferenceOptions.SectionName));
         services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
 
         var connection = StorageConnection.FromConfiguration(configuration, ResourceNames.Default.ConnectionName);

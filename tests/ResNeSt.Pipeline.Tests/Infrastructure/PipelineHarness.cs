@@ -49,6 +49,8 @@ public sealed class PipelineHarness : IAsyncDisposable
         {
             ["ImageStorage"] = azurite.ConnectionString,
             ["Model:Path"] = TestModel.Path,
+            ["Inference:ExecutionProvider"] = "Cpu",
+            ["Inference:IntraOpThreads"] = "2",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -58,9 +60,10 @@ public sealed class PipelineHarness : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(values);
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         PipelineHarness? harness = null;
-        builder.Services.AddClassificationPipeline(builder.Configuration, _ => model =>
+        builder.Services.AddClassificationPipeline(builder.Configuration, services => model =>
         {
-            var counting = new CountingClassifier(TestModel.Create(model));
+            // The production factory, wrapped so that the tests can count what reaches the engine.
+            var counting = new CountingClassifier(EngineClassifier.FromServices(services)(model));
             harness!._counting = counting;
             return counting;
         });

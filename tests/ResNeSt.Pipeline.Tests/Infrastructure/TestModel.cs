@@ -1,9 +1,7 @@
-using ResNeSt.Inference.Classification;
 using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
-using ResNeSt.Pipeline.Models;
 
 namespace ResNeSt.Pipeline.Tests.Infrastructure;
 
@@ -18,12 +16,6 @@ public static class TestModel
     private static readonly Lazy<string> s_path = new(Write);
 
     public static string Path => s_path.Value;
-
-    public static IImageClassifier Create(LocalModel model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        return new ProvisionalClassifier();
-    }
 
     private static string Write()
     {
