@@ -32,7 +32,7 @@ internal static partial class PipelineLog
     [LoggerMessage(1007, LogLevel.Warning, "{Blob} (ETag {ETag}, invocation {InvocationId}) is being classified by invocation {Owner}; failing this delivery so that it is retried later.")]
     public static partial void HeldElsewhere(ILogger logger, string blob, string etag, string invocationId, string owner);
 
-    [LoggerMessage(1008, LogLevel.Warning, "Another invocation replaced the result of {Blob} (ETag {ETag}, invocation {InvocationId}) first; this result was discarded.")]
+    [LoggerMessage(1008, LogLevel.Warning, "The result row of {Blob} (ETag {ETag}, invocation {InvocationId}) changed while the result was stored; deciding again.")]
     public static partial void ClaimLost(ILogger logger, string blob, string etag, string invocationId);
 
     [LoggerMessage(1009, LogLevel.Error, "Transient failure classifying {Blob} (ETag {ETag}, invocation {InvocationId}); the host will retry.")]

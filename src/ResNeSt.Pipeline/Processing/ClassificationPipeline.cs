@@ -132,10 +132,30 @@ public sealed class ClassificationPipeline
                 return ProcessingOutcome.Skipped(blobRef, result.SkipReason!);
             }
 
-            if (!await _results.CompleteAsync(claimed, result.Entity, cancellationToken).ConfigureAwait(false))
+            // Another invocation may have taken the row over meanwhile (a racing older version, or a claim released
+            // after a failure). Our classification is still valid for our ETag: claim again and store it, unless the
+            // row now holds this version's result, a newer version's, or a live claim on this version.
+            int attempts = 0;
+            while (!await _results.CompleteAsync(claimed, result.Entity, cancellationToken).ConfigureAwait(false))
             {
                 PipelineLog.ClaimLost(_logger, name, etag, invocationId);
-                return ProcessingOutcome.Skipped(blobRef, SkipReasons.ClaimLost);
+                var again = await _results.ClaimAsync(blobRef, properties.LastModified, claimId, _options.ClaimTimeout, cancellationToken)
+                    .ConfigureAwait(false);
+                switch (again.Status)
+                {
+                    case ClaimStatus.AlreadyDone:
+                        return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, again.Entity);
+                    case ClaimStatus.Superseded:
+                        return ProcessingOutcome.Skipped(blobRef, SkipReasons.Superseded, again.Entity);
+                    case ClaimStatus.HeldElsewhere:
+                        throw new BlobBusyException($"{blobRef} is being classified by invocation {again.Entity.ClaimId}.");
+                }
+
+                claimed = again.Entity;
+                if (++attempts == 3)
+                {
+                    throw new BlobBusyException($"{blobRef}: the result row kept changing while storing the result.");
+                }
             }
 
             if (result.Classification is { } classification && _options.TaggingEnabled)

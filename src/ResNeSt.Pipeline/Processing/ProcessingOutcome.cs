@@ -18,7 +18,6 @@ public static class SkipReasons
     public const string Superseded = "superseded";
     public const string Changed = "changed_during_read";
     public const string DuplicateInFlight = "duplicate_in_flight";
-    public const string ClaimLost = "claim_lost";
     public const string WrongContainer = "wrong_container";
 }
 

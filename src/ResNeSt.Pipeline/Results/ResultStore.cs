@@ -60,7 +60,9 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
         for (int attempt = 0; attempt < MaxClaimAttempts; attempt++)
         {
             var now = time.GetUtcNow();
-            var existing = await GetAsync(blob.Container, blob.Name, cancellationToken).ConfigureAwait(false);
+            // Most events are first uploads with no row yet: try the insert first and read only when it conflicts,
+            // which saves a round-trip per new blob.
+            var existing = attempt == 0 ? null : await GetAsync(blob.Container, blob.Name, cancellationToken).ConfigureAwait(false);
             if (existing is null)
             {
                 var (partitionKey, rowKey) = TableKeys.ForResult(blob);
