@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
@@ -165,6 +166,42 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         Assert.Equal(1, Errors(new ModelOptions { Path = "a.onnx", BlobName = "b.onnx", Sha256 = new string('a', 64) }));
         Assert.Equal(1, Errors(new ModelOptions { BlobName = "b.onnx" }));
         Assert.Equal(0, Errors(new ModelOptions { Path = "a.onnx" }));
+    }
+
+    [Fact]
+    public async Task A_result_whose_claim_was_taken_over_is_not_written_and_leaves_no_index_row()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var t0 = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var blob = new Blobs.BlobRef(harness.Images.Name, "race.jpg", "\"0x1\"");
+        var mine = await harness.Results.ClaimAsync(blob, t0, "mine", TimeSpan.FromSeconds(30), default);
+        var theirs = await harness.Results.GetAsync(blob.Container, blob.Name, default);
+        await harness.Results.ReleaseClaimAsync(theirs!, default); // the row changes under us
+
+        var stored = await harness.Results.CompleteAsync(mine.Entity, new ResultEntity
+        {
+            Container = blob.Container, BlobName = blob.Name, Status = ResultStatus.Succeeded, BlobETag = blob.ETag,
+            Top1Index = 1, Top1Label = "goldfish", Top1Probability = 0.9, ProcessedAt = t0,
+        }, default);
+
+        Assert.False(stored);
+        Assert.Equal(ResultStatus.Processing, (await harness.Results.GetAsync(blob.Container, blob.Name, default))!.Status);
+        Assert.Empty((await harness.Results.QueryByLabelAsync("goldfish", 0, 10, null, default)).Items);
+    }
+
+    [Fact]
+    public async Task An_older_version_never_replaces_the_result_of_a_newer_one()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var t0 = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await StoreAsync(harness, "v.jpg", "goldfish", 1, 0.9, t0.AddMinutes(5));
+        var stored = await harness.Results.GetAsync(harness.Images.Name, "v.jpg", default);
+        stored!.BlobLastModified = t0.AddMinutes(5);
+        await harness.Storage.Results.UpdateEntityAsync(stored, stored.ETag, TableUpdateMode.Replace);
+
+        var older = await harness.Results.ClaimAsync(new Blobs.BlobRef(harness.Images.Name, "v.jpg", "\"0xOLD\""), t0, "late", TimeSpan.FromMinutes(1), default);
+
+        Assert.Equal(ClaimStatus.Superseded, older.Status);
     }
 
     /// <summary>Writes a succeeded result through the store's own claim/complete path.</summary>
