@@ -16,6 +16,9 @@ internal static class Program
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(TagCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(PipelineBenchCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Action is ParseErrorAction parseError)
         {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Quick start #1: the serverless pipeline on this machine, no Azure account needed.
+# Starts a private Azurite, makes sure there is a model (the official resnest50, downloaded and converted once),
+# uploads samples/images/*, classifies them with the same services the functions use, and prints the results.
+#   ./demo.sh                    official resnest50 weights (needs the network once; cached in .cache/models)
+#   ./demo.sh --random-weights   offline: seeded random weights (the pipeline runs, the labels mean nothing)
+#   ./demo.sh --json             also print each result as GET /api/results/{blob} returns it
+set -euo pipefail
+cd "$(dirname "$0")"
+random=0
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--random-weights" ]; then random=1; else args+=("$arg"); fi
+done
+[ -x node_modules/.bin/azurite ] || npm ci --no-audit --no-fund --loglevel=error
+dotnet build src/ResNeSt.Cli -c Release --nologo -v quiet -clp:ErrorsOnly
+resnest=(dotnet src/ResNeSt.Cli/bin/Release/net10.0/resnest.dll)
+mkdir -p .cache/models
+if [ "$random" = 1 ]; then model=.cache/models/resnest50-random-seed0.onnx; else model=.cache/models/resnest50.onnx; fi
+if [ ! -f "$model" ]; then
+  if [ "$random" = 1 ]; then
+    echo "Building resnest50 with seeded random weights (labels will be meaningless)..." >&2
+    "${resnest[@]}" export --variant resnest50 --random-weights --seed 0 --output "$model"
+  elif ! "${resnest[@]}" export --variant resnest50 --download --output "$model"; then
+    rm -f "$model"
+    echo "Could not download the official resnest50 checkpoint (offline?)." >&2
+    echo "Run './demo.sh --random-weights' to run the same pipeline with random weights (the labels will be meaningless)." >&2
+    exit 1
+  fi
+fi
+exec "${resnest[@]}" demo --model "$model" ${args[@]+"${args[@]}"}

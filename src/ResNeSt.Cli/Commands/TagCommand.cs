@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using ResNeSt.Cli.Pipeline;
+using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Serialization;
+using ResNeSt.Pipeline.Storage;
+
+namespace ResNeSt.Cli.Commands;
+
+/// <summary>
+/// <c>resnest tag</c>: batch tagging of existing blobs from the command line (backfills without deploying). Same
+/// services as the functions: a batch job row, the pipeline per blob, outcomes counted in the job.
+/// </summary>
+internal static class TagCommand
+{
+    public static Command Create()
+    {
+        var connection = new Option<string>("--connection")
+        {
+            Description = "Storage connection string (Azurite: UseDevelopmentStorage=true). Defaults to $ImageStorage.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ImageStorage") ?? "",
+        };
+        var container = new Option<string>("--container") { Description = "The container of the images.", DefaultValueFactory = _ => "images" };
+        var prefix = new Option<string>("--prefix") { Description = "Only blobs whose names start with this.", DefaultValueFactory = _ => "" };
+        var model = new Option<FileInfo>("--model") { Description = "The ONNX model file.", Required = true };
+        model.AcceptExistingOnly();
+        var concurrency = new Option<int>("--concurrency") { Description = "Blobs in flight (they share the batcher).", DefaultValueFactory = _ => 8 };
+        var noTags = new Option<bool>("--no-tags") { Description = "Store results only; do not write blob index tags." };
+        var command = new Command("tag", "Classify and tag every blob under a prefix with the pipeline's services (results table, label index, blob tags).")
+        {
+            connection, container, prefix, model, concurrency, noTags,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetRequiredValue(connection),
+            parse.GetRequiredValue(container),
+            parse.GetRequiredValue(prefix),
+            parse.GetRequiredValue(model).FullName,
+            Math.Clamp(parse.GetValue(concurrency), 1, 256),
+            !parse.GetValue(noTags),
+            parse.InvocationConfiguration.Output,
+            parse.InvocationConfiguration.Error,
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(
+        string connection, string container, string prefix, string model, int concurrency, bool tagging,
+        TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            await error.WriteLineAsync("--connection (or $ImageStorage) is required.").ConfigureAwait(false);
+            return 2;
+        }
+
+        using var host = await LocalPipelineHost.StartAsync(
+            connection, container, model, tagging, Math.Max(concurrency, 1), cancellationToken).ConfigureAwait(false);
+        var job = await TagAsync(host, prefix, concurrency, output, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(job, PipelineJsonContext.Default.BatchJobDocument)).ConfigureAwait(false);
+        await host.StopAsync(cancellationToken).ConfigureAwait(false);
+        return job.Failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>Runs a batch job in-process: page by page, <paramref name="concurrency"/> blobs at a time.</summary>
+    public static async Task<BatchJobDocument> TagAsync(IHost host, string prefix, int concurrency, TextWriter output, CancellationToken cancellationToken)
+    {
+        var jobs = host.Get<BatchJobService>();
+        var pipeline = host.Get<ClassificationPipeline>();
+        var images = host.Get<PipelineStorage>().Images;
+        var job = await jobs.CreateJobAsync(prefix, cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        int done = 0;
+        var message = new BatchMessage(BatchMessage.EnumerateKind, job.Id, Page: 1);
+        while (true)
+        {
+            var (names, next) = await jobs.EnumeratePageAsync(message, prefix, enqueue: false, cancellationToken).ConfigureAwait(false);
+            await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (name, ct) =>
+            {
+                var outcome = await pipeline.ProcessAsync(images.GetBlobClient(name), $"cli-{job.Id}", ct).ConfigureAwait(false);
+                await jobs.RecordAsync(job.Id, name, outcome.Kind, outcome.Detail, ct).ConfigureAwait(false);
+                int n = Interlocked.Increment(ref done);
+                if (n % 50 == 0)
+                {
+                    await output.WriteLineAsync(FormattableString.Invariant($"{n} blobs, {n / clock.Elapsed.TotalSeconds:0.0}/s")).ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
+            if (next is null)
+            {
+                break;
+            }
+
+            message = message with { Page = message.Page + 1, Continuation = next };
+        }
+
+        return (await jobs.GetAsync(job.Id, cancellationToken).ConfigureAwait(false))!;
+    }
+}

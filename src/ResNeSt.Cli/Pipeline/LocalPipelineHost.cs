@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ResNeSt.Pipeline.Hosting;
+
+namespace ResNeSt.Cli.Pipeline;
+
+/// <summary>
+/// The Functions app's services (same registration, same options validation, same warm-up) hosted in the CLI, so that
+/// <c>resnest tag</c> and <c>resnest demo</c> run exactly what the deployed functions run.
+/// </summary>
+internal static class LocalPipelineHost
+{
+    public static async Task<IHost> StartAsync(
+        string connectionString,
+        string container,
+        string modelPath,
+        bool tagging,
+        int maxBatchSize,
+        CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ImageStorage"] = connectionString,
+            ["Pipeline:ImagesContainer"] = container,
+            ["Pipeline:TaggingEnabled"] = tagging ? "true" : "false",
+            ["Model:Path"] = modelPath,
+            ["Inference:MaxBatchSize"] = maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        builder.Configuration.AddEnvironmentVariables(); // Pipeline__*, Model__*, Inference__* overrides
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddClassificationPipeline(builder.Configuration);
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        return host;
+    }
+
+    public static T Get<T>(this IHost host) where T : notnull => host.Services.GetRequiredService<T>();
+}

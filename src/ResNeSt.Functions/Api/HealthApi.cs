@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using ResNeSt.Functions.Http;
+using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Serialization;
+
+namespace ResNeSt.Functions.Api;
+
+/// <summary><c>GET /api/health</c> (anonymous, for probes): which model is loaded and whether it is warmed up.</summary>
+public sealed class HealthApi(ModelRuntime model)
+{
+    public const string Name = "Health";
+
+    [Function(Name)]
+    public IActionResult Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
+    {
+        var classifier = model.Classifier;
+        var document = new HealthDocument(
+            model.IsReady,
+            classifier?.Model.Variant,
+            model.Model?.Sha256,
+            classifier?.Model.CropSize,
+            classifier?.ExecutionProvider,
+            model.IsReady ? null : model.LastError);
+        return ApiResults.Json(model.IsReady ? 200 : 503, document, PipelineJsonContext.Default.HealthDocument);
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using ResNeSt.Pipeline.Hosting;
+
+namespace ResNeSt.Functions.Hosting;
+
+/// <summary>The app's service registration, separate from <c>Program</c> so tests build exactly this wiring.</summary>
+public static class FunctionsAppSetup
+{
+    public static IServiceCollection AddResNeStFunctions(this IServiceCollection services, IConfiguration configuration)
+    {
+        // One classifier (model session + batcher) per worker process, loaded and warmed up by a hosted service at
+        // start-up; every trigger shares it, so concurrent uploads coalesce into large batches.
+        return services.AddClassificationPipeline(configuration);
+    }
+}

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ResNeSt.Pipeline.Configuration;
+
+/// <summary>Settings of the blob → result flow (configuration section <c>Pipeline</c>).</summary>
+public sealed class PipelineOptions
+{
+    public const string SectionName = "Pipeline";
+
+    /// <summary>The container whose uploads are classified (app setting <c>Pipeline__ImagesContainer</c>).</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "ImagesContainer must be a valid container name.")]
+    public string ImagesContainer { get; set; } = ResourceNames.Default.Containers.Images;
+
+    /// <summary>The queue batch jobs put their per-blob messages on (app setting <c>Pipeline__ClassifyQueue</c>).</summary>
+    [Required]
+    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "ClassifyQueue must be a valid queue name.")]
+    public string ClassifyQueue { get; set; } = ResourceNames.Default.Queues.Classify;
+
+    /// <summary>Blobs larger than this are failed as <c>too_large</c> from their properties, before any byte is downloaded.</summary>
+    [Range(1, 256L * 1024 * 1024)]
+    public long MaxImageBytes { get; set; } = 20L * 1024 * 1024;
+
+    /// <summary>Write blob index tags after a successful classification.</summary>
+    public bool TaggingEnabled { get; set; } = true;
+
+    /// <summary>
+    /// How long a claim on a blob version shields it from concurrent duplicate deliveries. A claim older than this
+    /// is taken over (its owner is presumed dead; the host retries the owner's invocation anyway).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Create the containers, queue and tables at start-up when missing (local runs; harmless in Azure).</summary>
+    public bool EnsureStorageResources { get; set; } = true;
+
+    /// <summary>Messages a batch job enqueues concurrently while it enumerates a prefix.</summary>
+    [Range(1, 256)]
+    public int EnqueueConcurrency { get; set; } = 16;
+}

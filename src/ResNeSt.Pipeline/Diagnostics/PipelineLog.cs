@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Logging;
+
+namespace ResNeSt.Pipeline.Diagnostics;
+
+/// <summary>
+/// Every log line of the pipeline. Blob names are passed through <see cref="LogSanitizer.Clean"/> by the caller;
+/// each line about one image carries its blob, ETag and invocation id so one upload can be followed end to end.
+/// </summary>
+internal static partial class PipelineLog
+{
+    [LoggerMessage(1000, LogLevel.Information, "Classified {Blob} (ETag {ETag}, invocation {InvocationId}): {Label} p={Probability:0.000} in {TotalMs:0.0} ms (download {DownloadMs:0.0} ms, batch of {BatchSize})")]
+    public static partial void Classified(ILogger logger, string blob, string etag, string invocationId, string label, float probability, double totalMs, double downloadMs, int batchSize);
+
+    [LoggerMessage(1001, LogLevel.Warning, "Rejected {Blob} (ETag {ETag}, invocation {InvocationId}): {Code}: {Reason}. Recorded as failed; not retried.")]
+    public static partial void Rejected(ILogger logger, string blob, string etag, string invocationId, string code, string reason);
+
+    [LoggerMessage(1002, LogLevel.Information, "Skipped {Blob} (invocation {InvocationId}): it was deleted before it could be processed.")]
+    public static partial void SkippedDeleted(ILogger logger, string blob, string invocationId);
+
+    [LoggerMessage(1003, LogLevel.Information, "Skipped {Blob} (ETag {ETag}, invocation {InvocationId}): already classified ({Status}).")]
+    public static partial void SkippedAlreadyDone(ILogger logger, string blob, string etag, string invocationId, string status);
+
+    [LoggerMessage(1004, LogLevel.Information, "Skipped {Blob} (ETag {ETag}, invocation {InvocationId}): a newer version is already classified.")]
+    public static partial void SkippedSuperseded(ILogger logger, string blob, string etag, string invocationId);
+
+    [LoggerMessage(1005, LogLevel.Information, "Skipped {Blob} (ETag {ETag}, invocation {InvocationId}): the blob changed while it was read; the newer version's event classifies it.")]
+    public static partial void SkippedChanged(ILogger logger, string blob, string etag, string invocationId);
+
+    [LoggerMessage(1006, LogLevel.Information, "Duplicate delivery of {Blob} (ETag {ETag}, invocation {InvocationId}) joined the invocation already classifying it.")]
+    public static partial void JoinedInFlight(ILogger logger, string blob, string etag, string invocationId);
+
+    [LoggerMessage(1007, LogLevel.Warning, "{Blob} (ETag {ETag}, invocation {InvocationId}) is being classified by invocation {Owner}; failing this delivery so that it is retried later.")]
+    public static partial void HeldElsewhere(ILogger logger, string blob, string etag, string invocationId, string owner);
+
+    [LoggerMessage(1008, LogLevel.Warning, "The result row of {Blob} (ETag {ETag}, invocation {InvocationId}) changed while the result was stored; deciding again.")]
+    public static partial void ClaimLost(ILogger logger, string blob, string etag, string invocationId);
+
+    [LoggerMessage(1009, LogLevel.Error, "Transient failure classifying {Blob} (ETag {ETag}, invocation {InvocationId}); the host will retry.")]
+    public static partial void TransientFailure(ILogger logger, Exception exception, string blob, string? etag, string invocationId);
+
+    [LoggerMessage(1010, LogLevel.Warning, "Ignored a request for {Blob}: only blobs of container {Container} are classified.")]
+    public static partial void WrongContainer(ILogger logger, string blob, string container);
+
+    [LoggerMessage(1100, LogLevel.Information, "Blob {Blob} not tagged: it already has {Count} tags of its own and Azure allows 10.")]
+    public static partial void TagsSkippedTooMany(ILogger logger, string blob, int count);
+
+    [LoggerMessage(1101, LogLevel.Information, "Blob {Blob} (ETag {ETag}) not tagged: it changed or was deleted (HTTP {Status}).")]
+    public static partial void TagsSkippedBlobChanged(ILogger logger, string blob, string etag, int status);
+
+    [LoggerMessage(1200, LogLevel.Information, "Model {Path} resolved from {Source}, SHA-256 {Sha256}.")]
+    public static partial void ModelResolvedCore(ILogger logger, string path, string source, string sha256);
+
+    public static void ModelResolved(ILogger logger, string path, string sha256, string source) => ModelResolvedCore(logger, path, source, sha256);
+
+    [LoggerMessage(1201, LogLevel.Information, "Model {Variant} loaded (SHA-256 {Sha256}, crop {Crop}, provider {Provider}).")]
+    public static partial void ModelLoaded(ILogger logger, string variant, string sha256, int crop, string provider);
+
+    [LoggerMessage(1202, LogLevel.Information, "Model warmed up in {ElapsedMs:0} ms; ready.")]
+    public static partial void ModelWarmedUp(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(1203, LogLevel.Critical, "Model warm-up failed; invocations will retry loading it.")]
+    public static partial void WarmUpFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1300, LogLevel.Warning, "Could not create storage resource {Resource} ({Error}); expecting the deployment to have created it.")]
+    public static partial void StorageResourceNotCreated(ILogger logger, string resource, string error);
+
+    [LoggerMessage(1400, LogLevel.Information, "Batch job {JobId} started over {Container}/{Prefix}.")]
+    public static partial void BatchStarted(ILogger logger, string jobId, string container, string prefix);
+
+    [LoggerMessage(1401, LogLevel.Information, "Batch job {JobId}: page {Page} enqueued {Count} blobs{More}.")]
+    public static partial void BatchPageEnqueued(ILogger logger, string jobId, int page, int count, string more);
+
+    [LoggerMessage(1402, LogLevel.Warning, "Batch message for unknown job {JobId} ignored.")]
+    public static partial void BatchUnknownJob(ILogger logger, string jobId);
+
+    [LoggerMessage(1403, LogLevel.Error, "Poisoned batch message for job {JobId}, blob {Blob}: recorded as failed after the host gave up retrying.")]
+    public static partial void BatchPoisoned(ILogger logger, string jobId, string blob);
+}

@@ -1,0 +1,75 @@
+using Azure.Identity;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Azure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using ResNeSt.Inference.Runtime;
+using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Results;
+using ResNeSt.Pipeline.Storage;
+using ResNeSt.Pipeline.Tagging;
+
+namespace ResNeSt.Pipeline.Hosting;
+
+public static class PipelineServiceCollectionExtensions
+{
+    /// <summary>Registers the pipeline with the production engine (<see cref="EngineClassifier"/>).</summary>
+    public static IServiceCollection AddClassificationPipeline(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddClassificationPipeline(configuration, EngineClassifier.FromServices);
+
+    /// <summary>
+    /// Registers the blob → result flow: storage clients for the <c>ImageStorage</c> connection (connection string or
+    /// managed identity), validated options, the model runtime (one classifier per process, built by
+    /// <paramref name="classifierFactory"/>, which may resolve its own settings from the container), result store, tagger, pipeline, batch jobs, and a start-up service that
+    /// creates missing storage resources and warms the model up.
+    /// </summary>
+    public static IServiceCollection AddClassificationPipeline(
+        this IServiceCollection services, IConfiguration configuration, Func<IServiceProvider, ClassifierFactory> classifierFactory)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(classifierFactory);
+
+        services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddInferenceOptions(configuration.GetSection(InferenceOptions.SectionName));
+        services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+
+        var connection = StorageConnection.FromConfiguration(configuration, ResourceNames.Default.ConnectionName);
+        services.AddAzureClients(clients =>
+        {
+            if (connection.UsesConnectionString)
+            {
+                clients.AddBlobServiceClient(connection.ConnectionString);
+                // The Functions queue trigger expects base64 message bodies.
+                clients.AddQueueServiceClient(connection.ConnectionString).ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.Base64);
+                clients.AddTableServiceClient(connection.ConnectionString);
+            }
+            else
+            {
+                clients.AddBlobServiceClient(connection.BlobServiceUri);
+                clients.AddQueueServiceClient(connection.QueueServiceUri).ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.Base64);
+                clients.AddTableServiceClient(connection.TableServiceUri);
+                clients.UseCredential(new DefaultAzureCredential(new DefaultAzureCredentialOptions
+                {
+                    ManagedIdentityClientId = connection.ManagedIdentityClientId,
+                }));
+            }
+        });
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(classifierFactory);
+        services.AddSingleton<PipelineStorage>();
+        services.AddSingleton<ResultStore>();
+        services.AddSingleton<BlobTagger>();
+        services.AddSingleton<ModelProvider>();
+        services.AddSingleton<ModelRuntime>();
+        services.AddSingleton<ClassificationPipeline>();
+        services.AddSingleton<BatchJobService>();
+        services.AddHostedService<PipelineStartup>();
+        return services;
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ResNeSt.Inference.Classification;
+using ResNeSt.Inference.Imaging;
+using ResNeSt.Inference.Runtime;
+using ResNeSt.Pipeline.Configuration;
+
+namespace ResNeSt.Pipeline.Models;
+
+/// <summary>The production <see cref="ClassifierFactory"/>: the ONNX Runtime engine with its batcher, configured from <c>Inference__*</c>.</summary>
+public static class EngineClassifier
+{
+    /// <summary>Builds classifiers from the container's validated <see cref="InferenceOptions"/> and <see cref="PipelineOptions"/>.</summary>
+    public static ClassifierFactory FromServices(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return model => Load(
+            model,
+            services.GetRequiredService<IOptions<InferenceOptions>>().Value,
+            services.GetRequiredService<IOptions<PipelineOptions>>().Value.MaxImageBytes,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<ResNeStClassifier>());
+    }
+
+    /// <summary>Loads the engine; the byte limit is the pipeline's, so a blob and a POST body are judged alike.</summary>
+    public static ResNeStClassifier Load(LocalModel model, InferenceOptions inference, long maxImageBytes, ILogger? logger)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var options = new ClassifierOptions(Limits: ImageLimits.Default with { MaxBytes = maxImageBytes });
+        return ResNeStClassifier.Load(model.Path, inference, options: options, logger: logger);
+    }
+}

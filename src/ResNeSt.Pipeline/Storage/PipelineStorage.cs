@@ -1,0 +1,76 @@
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Diagnostics;
+
+namespace ResNeSt.Pipeline.Storage;
+
+/// <summary>The storage resources the pipeline touches, resolved once from the service clients and <see cref="ResourceNames"/>.</summary>
+public sealed class PipelineStorage
+{
+    private readonly ILogger<PipelineStorage> _logger;
+
+    public PipelineStorage(
+        BlobServiceClient blobs,
+        QueueServiceClient queues,
+        TableServiceClient tables,
+        IOptions<PipelineOptions> options,
+        ILogger<PipelineStorage> logger)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(queues);
+        ArgumentNullException.ThrowIfNull(tables);
+        ArgumentNullException.ThrowIfNull(options);
+        _logger = logger;
+        var names = ResourceNames.Default;
+        Blobs = blobs;
+        Images = blobs.GetBlobContainerClient(options.Value.ImagesContainer);
+        Models = blobs.GetBlobContainerClient(names.Containers.Models);
+        ClassifyQueue = queues.GetQueueClient(options.Value.ClassifyQueue);
+        Results = tables.GetTableClient(names.Tables.Results);
+        LabelIndex = tables.GetTableClient(names.Tables.LabelIndex);
+        BatchJobs = tables.GetTableClient(names.Tables.BatchJobs);
+    }
+
+    public BlobServiceClient Blobs { get; }
+
+    public BlobContainerClient Images { get; }
+
+    public BlobContainerClient Models { get; }
+
+    public QueueClient ClassifyQueue { get; }
+
+    public TableClient Results { get; }
+
+    public TableClient LabelIndex { get; }
+
+    public TableClient BatchJobs { get; }
+
+    /// <summary>Creates what is missing. In Azure the templates create everything, and a 403 here is logged, not fatal.</summary>
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        await Tolerate(Images.Name, () => Images.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await Tolerate(Models.Name, () => Models.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await Tolerate(ClassifyQueue.Name, () => ClassifyQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        foreach (var table in new[] { Results, LabelIndex, BatchJobs })
+        {
+            await Tolerate(table.Name, () => table.CreateIfNotExistsAsync(cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task Tolerate<T>(string resource, Func<Task<T>> create)
+    {
+        try
+        {
+            await create().ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 403)
+        {
+            PipelineLog.StorageResourceNotCreated(_logger, resource, ex.ErrorCode ?? ex.Status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.Logging;
+using ResNeSt.Inference.Classification;
+using ResNeSt.Pipeline.Diagnostics;
+
+namespace ResNeSt.Pipeline.Tagging;
+
+/// <summary>
+/// Writes the top-1 result into blob index tags so that <c>FindBlobsByTags</c> finds images by label, within
+/// Azure's rules: at most 10 tags per blob, keys 1–128 and values 0–256 characters of <c>a-z A-Z 0-9 space + - . / : = _</c>.
+/// Tags the uploader set are kept; ours replace only our own keys.
+/// </summary>
+public sealed class BlobTagger(ILogger<BlobTagger> logger)
+{
+    public const string LabelKey = "resnest-label";
+    public const string ClassIndexKey = "resnest-class";
+    public const string ProbabilityKey = "resnest-probability";
+    public const string ModelKey = "resnest-model";
+
+    public const int MaxTags = 10;
+    public const int MaxKeyLength = 128;
+    public const int MaxValueLength = 256;
+
+    private static readonly string[] s_ourKeys = [LabelKey, ClassIndexKey, ProbabilityKey, ModelKey];
+
+    /// <summary>The tags for a classification (already sanitised).</summary>
+    public static Dictionary<string, string> TagsFor(Classification classification)
+    {
+        ArgumentNullException.ThrowIfNull(classification);
+        var top1 = classification.Top1;
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [LabelKey] = SanitizeValue(top1.Label),
+            [ClassIndexKey] = top1.Index.ToString(CultureInfo.InvariantCulture),
+            [ProbabilityKey] = top1.Probability.ToString("0.0000", CultureInfo.InvariantCulture),
+            [ModelKey] = SanitizeValue(classification.ModelVariant),
+        };
+    }
+
+    /// <summary>
+    /// Sets our tags on the blob version that was classified. Returns false (and logs) when the tags could not be
+    /// written for a reason retrying will not fix: the blob changed or vanished, or it already carries 10 foreign tags.
+    /// </summary>
+    public async Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, Classification classification, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        var ours = TagsFor(classification);
+        try
+        {
+            var conditions = new BlobRequestConditions { IfMatch = new ETag(etag) };
+            var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (existingTagCount > 0)
+            {
+                // Set Blob Tags replaces the whole set: read the uploader's tags to keep them (skipped when the properties said none).
+                var existing = await blob.GetTagsAsync(conditions, cancellationToken).ConfigureAwait(false);
+                foreach (var (key, value) in existing.Value.Tags)
+                {
+                    if (!s_ourKeys.Contains(key, StringComparer.Ordinal))
+                    {
+                        merged[key] = value;
+                    }
+                }
+            }
+
+            if (merged.Count + ours.Count > MaxTags)
+            {
+                PipelineLog.TagsSkippedTooMany(logger, LogSanitizer.Clean(blob.Name), merged.Count);
+                return false;
+            }
+
+            foreach (var (key, value) in ours)
+            {
+                merged[key] = value;
+            }
+
+            await blob.SetTagsAsync(merged, conditions, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            PipelineLog.TagsSkippedBlobChanged(logger, LogSanitizer.Clean(blob.Name), etag, ex.Status);
+            return false;
+        }
+    }
+
+    /// <summary>Replaces characters tag values may not hold (e.g. the apostrophes of <c>jack-o'-lantern</c>) with <c>_</c> and caps the length.</summary>
+    public static string SanitizeValue(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var builder = new StringBuilder(Math.Min(value.Length, MaxValueLength));
+        foreach (char c in value)
+        {
+            if (builder.Length == MaxValueLength)
+            {
+                break;
+            }
+
+            builder.Append(IsAllowed(c) ? c : '_');
+        }
+
+        return builder.ToString();
+    }
+
+    public static bool IsAllowed(char c) =>
+        char.IsAsciiLetterOrDigit(c) || c is ' ' or '+' or '-' or '.' or '/' or ':' or '=' or '_';
+}

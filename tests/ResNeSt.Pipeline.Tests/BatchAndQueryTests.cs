@@ -1,0 +1,254 @@
+using System.Security.Cryptography;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Results;
+using ResNeSt.Pipeline.Serialization;
+using ResNeSt.Pipeline.Tests.Infrastructure;
+
+namespace ResNeSt.Pipeline.Tests;
+
+[Collection(AzuriteTests.Name)]
+public sealed class BatchAndQueryTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Batch_job_over_a_prefix_classifies_every_blob_once_and_counts_progress_exactly()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        for (int i = 0; i < 50; i++)
+        {
+            await harness.UploadAsync($"backfill/2024/{i:D3}.png", TestImages.GeneratedPng(100 + i, 48, 40));
+        }
+
+        await harness.UploadAsync("backfill/2024/empty.png", []);          // counted as failed
+        await harness.UploadAsync("elsewhere/keep-out.png", TestImages.GeneratedPng(1)); // outside the prefix
+        var already = await harness.UploadAsync("backfill/2024/000-done.png", TestImages.GeneratedPng(99));
+        await harness.Pipeline.ProcessAsync(already, "upload-event", default); // counted as skipped
+        int before = harness.Inferences;
+        var job = await harness.Batches.StartAsync("backfill/", default);
+        Assert.Equal("enumerating", job.Status);
+
+        // Drive the queue as the queue trigger does: 8 concurrent handlers, every third message delivered twice (at-least-once).
+        int handled = await DrainQueueAsync(harness, duplicateSome: true);
+        var progress = await harness.Batches.GetAsync(job.Id, default);
+        Assert.NotNull(progress);
+        Assert.Equal(52, progress.Queued);
+        Assert.Equal(50, progress.Succeeded);
+        Assert.Equal(1, progress.Failed);
+        Assert.Equal(1, progress.Skipped);
+        Assert.Equal("completed", progress.Status);
+        Assert.Equal(50, harness.Inferences - before); // duplicates never reached the engine
+        Assert.Equal(53 + 17, handled); // 1 enumeration + 52 blobs, every third delivered twice
+        Assert.Null(await harness.Results.GetAsync(harness.Images.Name, "elsewhere/keep-out.png", default));
+    }
+
+    [Fact]
+    public async Task Progress_is_running_until_every_queued_blob_is_counted()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        await harness.UploadAsync("p/a.png", TestImages.GeneratedPng(1));
+        await harness.UploadAsync("p/b.png", TestImages.GeneratedPng(2));
+        var job = await harness.Batches.StartAsync("p/", default);
+        var queue = harness.Storage.ClassifyQueue;
+
+        // Only the enumeration message is handled.
+        var enumerate = (await queue.ReceiveMessageAsync()).Value;
+        await harness.Batches.HandleAsync(BatchJobService.Parse(enumerate.MessageText), "inv", default);
+        await queue.DeleteMessageAsync(enumerate.MessageId, enumerate.PopReceipt);
+
+        var progress = await harness.Batches.GetAsync(job.Id, default);
+        Assert.Equal(("running", 2, 0), (progress!.Status, progress.Queued, progress.Succeeded));
+        Assert.Null(await harness.Batches.GetAsync("0123456789abcdef0123456789abcdef", default));
+    }
+
+    [Fact]
+    public async Task Results_by_label_are_newest_first_and_paged_with_continuation_tokens()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var clock = new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        for (int i = 0; i < 7; i++)
+        {
+            await StoreAsync(harness, $"cats/{i}.jpg", "tabby, tabby cat", 281, 0.3 + (i * 0.1), clock.AddMinutes(i));
+        }
+
+        await StoreAsync(harness, "dogs/0.jpg", "golden retriever", 207, 0.9, clock);
+
+        var seen = new List<string>();
+        string? token = null;
+        int pages = 0;
+        do
+        {
+            var page = await harness.Results.QueryByLabelAsync("tabby, tabby cat", 0, 3, token, default);
+            Assert.True(page.Items.Count <= 3);
+            seen.AddRange(page.Items.Select(i => i.Name));
+            token = page.ContinuationToken;
+            pages++;
+        }
+        while (token is not null);
+
+        Assert.Equal(Enumerable.Range(0, 7).Reverse().Select(i => $"cats/{i}.jpg"), seen);
+        Assert.InRange(pages, 3, 4);
+
+        var confident = await harness.Results.QueryByLabelAsync("tabby, tabby cat", 0.75, 10, null, default);
+        Assert.Equal(["cats/6.jpg", "cats/5.jpg"], confident.Items.Select(i => i.Name));
+    }
+
+    [Theory]
+    [InlineData("tabby' or PartitionKey ne '")]
+    [InlineData("x') or (1 eq 1")]
+    [InlineData("PartitionKey eq 'tabby'")]
+    [InlineData("")]
+    public void Labels_that_are_not_class_names_are_refused(string label)
+    {
+        Assert.False(LabelQuery.TryParse(global::ResNeSt.Models.Metadata.ModelCard.ImageNetClassNames, label, null, null, null, out _, out var error));
+        Assert.NotNull(error);
+    }
+
+    [Theory]
+    [InlineData("1.5", null)]
+    [InlineData("-0.1", null)]
+    [InlineData("0,5", null)]
+    [InlineData("NaN", null)]
+    [InlineData(null, "0")]
+    [InlineData(null, "1001")]
+    [InlineData(null, "ten")]
+    public void Out_of_range_numbers_are_refused(string? minProbability, string? top) =>
+        Assert.False(LabelQuery.TryParse(global::ResNeSt.Models.Metadata.ModelCard.ImageNetClassNames, "tabby, tabby cat", minProbability, top, null, out _, out _));
+
+    [Fact]
+    public void Valid_queries_resolve_the_label_case_insensitively()
+    {
+        Assert.True(LabelQuery.TryParse(global::ResNeSt.Models.Metadata.ModelCard.ImageNetClassNames, "GOLDEN RETRIEVER", "0.5", "20", null, out var query, out _));
+        Assert.Equal(new LabelQuery("golden retriever", 0.5, 20, null), query);
+    }
+
+    [Fact]
+    public async Task Model_blobs_are_downloaded_verified_and_cached()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var bytes = RandomNumberGenerator.GetBytes(300_000);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await harness.Storage.Models.CreateIfNotExistsAsync();
+        await harness.Storage.Models.GetBlobClient("resnest50.onnx").UploadAsync(new BinaryData(bytes));
+        var cache = Directory.CreateTempSubdirectory("model-cache-");
+        try
+        {
+            ModelProvider Provider(string expected) => new(
+                Microsoft.Extensions.Options.Options.Create(new ModelOptions { BlobName = "resnest50.onnx", Sha256 = expected, CacheDirectory = cache.FullName }),
+                harness.Storage,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelProvider>.Instance);
+
+            var first = await Provider(sha.ToUpperInvariant()).ResolveAsync(default);
+            Assert.Equal(("blob", sha), (first.Source, first.Sha256));
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(first.Path));
+            var second = await Provider(sha).ResolveAsync(default);
+            Assert.Equal(("cache", first.Path), (second.Source, second.Path));
+
+            var wrong = new string('0', 64);
+            await Assert.ThrowsAsync<ModelIntegrityException>(() => Provider(wrong).ResolveAsync(default));
+            Assert.Single(Directory.GetFiles(cache.FullName)); // nothing half-written left behind
+        }
+        finally
+        {
+            cache.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Model_options_need_exactly_one_source_and_a_hash_for_blobs()
+    {
+        static int Errors(ModelOptions o) =>
+            o.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(o)).Count();
+        Assert.Equal(1, Errors(new ModelOptions()));
+        Assert.Equal(1, Errors(new ModelOptions { Path = "a.onnx", BlobName = "b.onnx", Sha256 = new string('a', 64) }));
+        Assert.Equal(1, Errors(new ModelOptions { BlobName = "b.onnx" }));
+        Assert.Equal(0, Errors(new ModelOptions { Path = "a.onnx" }));
+    }
+
+    [Fact]
+    public async Task A_result_whose_claim_was_taken_over_is_not_written_and_leaves_no_index_row()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var t0 = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var blob = new Blobs.BlobRef(harness.Images.Name, "race.jpg", "\"0x1\"");
+        var mine = await harness.Results.ClaimAsync(blob, t0, "mine", TimeSpan.FromSeconds(30), default);
+        var theirs = await harness.Results.GetAsync(blob.Container, blob.Name, default);
+        await harness.Results.ReleaseClaimAsync(theirs!, default); // the row changes under us
+
+        var stored = await harness.Results.CompleteAsync(mine.Entity, new ResultEntity
+        {
+            Container = blob.Container, BlobName = blob.Name, Status = ResultStatus.Succeeded, BlobETag = blob.ETag,
+            Top1Index = 1, Top1Label = "goldfish", Top1Probability = 0.9, ProcessedAt = t0,
+        }, default);
+
+        Assert.False(stored);
+        Assert.Equal(ResultStatus.Processing, (await harness.Results.GetAsync(blob.Container, blob.Name, default))!.Status);
+        Assert.Empty((await harness.Results.QueryByLabelAsync("goldfish", 0, 10, null, default)).Items);
+    }
+
+    [Fact]
+    public async Task An_older_version_never_replaces_the_result_of_a_newer_one()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var t0 = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await StoreAsync(harness, "v.jpg", "goldfish", 1, 0.9, t0.AddMinutes(5));
+        var stored = await harness.Results.GetAsync(harness.Images.Name, "v.jpg", default);
+        stored!.BlobLastModified = t0.AddMinutes(5);
+        await harness.Storage.Results.UpdateEntityAsync(stored, stored.ETag, TableUpdateMode.Replace);
+
+        var older = await harness.Results.ClaimAsync(new Blobs.BlobRef(harness.Images.Name, "v.jpg", "\"0xOLD\""), t0, "late", TimeSpan.FromMinutes(1), default);
+
+        Assert.Equal(ClaimStatus.Superseded, older.Status);
+    }
+
+    /// <summary>Writes a succeeded result through the store's own claim/complete path.</summary>
+    private static async Task StoreAsync(PipelineHarness harness, string name, string label, int index, double probability, DateTimeOffset processedAt)
+    {
+        var blob = new Blobs.BlobRef(harness.Images.Name, name, $"\"0x{name.GetHashCode(StringComparison.Ordinal):X}\"");
+        var claim = await harness.Results.ClaimAsync(blob, processedAt, "test", TimeSpan.FromMinutes(1), default);
+        var entity = new ResultEntity
+        {
+            Container = blob.Container,
+            BlobName = name,
+            Status = ResultStatus.Succeeded,
+            BlobETag = blob.ETag,
+            Top1Index = index,
+            Top1Label = label,
+            Top1Probability = probability,
+            ProcessedAt = processedAt,
+        };
+        Assert.True(await harness.Results.CompleteAsync(claim.Entity, entity, default));
+    }
+
+    internal static async Task<int> DrainQueueAsync(PipelineHarness harness, bool duplicateSome)
+    {
+        QueueClient queue = harness.Storage.ClassifyQueue;
+        int handled = 0, received = 0;
+        while (true)
+        {
+            var messages = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(1))).Value;
+            if (messages.Length == 0)
+            {
+                break;
+            }
+
+            await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (message, ct) =>
+            {
+                var parsed = BatchJobService.Parse(message.MessageText);
+                bool duplicate = duplicateSome && Interlocked.Increment(ref received) % 3 == 0;
+                for (int delivery = 0; delivery < (duplicate ? 2 : 1); delivery++)
+                {
+                    await harness.Batches.HandleAsync(parsed, $"{message.MessageId}-{delivery}", ct);
+                    Interlocked.Increment(ref handled);
+                }
+
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+            });
+        }
+
+        return handled;
+    }
+}

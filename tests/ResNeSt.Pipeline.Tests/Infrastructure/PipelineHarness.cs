@@ -1,0 +1,89 @@
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Hosting;
+using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Results;
+using ResNeSt.Pipeline.Storage;
+
+namespace ResNeSt.Pipeline.Tests.Infrastructure;
+
+/// <summary>
+/// The pipeline exactly as the Functions app wires it (<see cref="PipelineServiceCollectionExtensions.AddClassificationPipeline"/>,
+/// a started host, options validated at start-up), on a freshly wiped Azurite, with the classifier wrapped in a counter.
+/// </summary>
+public sealed class PipelineHarness : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private CountingClassifier? _counting;
+
+    private PipelineHarness(IHost host) => _host = host;
+
+    public IServiceProvider Services => _host.Services;
+
+    public PipelineStorage Storage => Services.GetRequiredService<PipelineStorage>();
+
+    public ClassificationPipeline Pipeline => Services.GetRequiredService<ClassificationPipeline>();
+
+    public ResultStore Results => Services.GetRequiredService<ResultStore>();
+
+    public BatchJobService Batches => Services.GetRequiredService<BatchJobService>();
+
+    public ModelRuntime Model => Services.GetRequiredService<ModelRuntime>();
+
+    public BlobContainerClient Images => Storage.Images;
+
+    /// <summary>Images classified by the engine since start-up (the warm-up image excluded).</summary>
+    public int Inferences => (_counting?.Calls ?? 0) - 1;
+
+    public static async Task<PipelineHarness> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(azurite);
+        await azurite.ResetAsync();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        var values = new Dictionary<string, string?>
+        {
+            ["ImageStorage"] = azurite.ConnectionString,
+            ["Model:Path"] = TestModel.Path,
+            ["Inference:ExecutionProvider"] = "Cpu",
+            ["Inference:IntraOpThreads"] = "2",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(values);
+        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        PipelineHarness? harness = null;
+        builder.Services.AddClassificationPipeline(builder.Configuration, services => model =>
+        {
+            // The production factory, wrapped so that the tests can count what reaches the engine.
+            var counting = new CountingClassifier(EngineClassifier.FromServices(services)(model));
+            harness!._counting = counting;
+            return counting;
+        });
+        var host = builder.Build();
+        harness = new PipelineHarness(host);
+        await host.StartAsync();
+        return harness;
+    }
+
+    /// <summary>Uploads (or overwrites) a blob in the images container and returns its client.</summary>
+    public async Task<BlobClient> UploadAsync(string name, byte[] content)
+    {
+        var blob = Images.GetBlobClient(name);
+        await blob.UploadAsync(new BinaryData(content), overwrite: true);
+        return blob;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}
