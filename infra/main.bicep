@@ -86,6 +86,14 @@ var functionAppName = 'func-${resourceToken}'
 // Only Flex Consumption uses it: the deployment package lives next to the host's own state.
 var deploymentContainer = 'app-package'
 var poisonQueue = '${names.queues.classify}-poison'
+// Fixed by the Functions blob extension: after five failed attempts it parks the blob's name here, in the
+// account of the trigger's connection. Created up front so a queue-scoped role covers it.
+var blobPoisonQueue = 'webjobs-blobtrigger-poison'
+var appQueues = [
+  names.queues.classify
+  poisonQueue
+  blobPoisonQueue
+]
 var storageSuffix = environment().suffixes.storage
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-03-01' = {
@@ -125,11 +133,8 @@ module dataStorage 'modules/storage-account.bicep' = {
       names.containers.models
       names.containers.deadLetter
     ]
-    // The poison queue exists up front so that the queue-scoped role below covers it.
-    queues: [
-      names.queues.classify
-      poisonQueue
-    ]
+    // The poison queues exist up front so that the queue-scoped roles below cover them.
+    queues: appQueues
     tables: [
       names.tables.results
       names.tables.labelIndex
@@ -170,10 +175,7 @@ module appAccess 'modules/app-access.bicep' = {
     imageTaggerRoleId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', imageTaggerRoleGuid)
     imagesContainer: names.containers.images
     modelsContainer: names.containers.models
-    queues: [
-      names.queues.classify
-      poisonQueue
-    ]
+    queues: appQueues
     tables: [
       names.tables.results
       names.tables.labelIndex

@@ -40,6 +40,7 @@ public sealed class RoleAssignmentTests(BicepFixture bicep)
             ($"{data}/blobServices/default/containers/{Repository.Name("containers.models")}", BlobDataReader, App),
             ($"{data}/queueServices/default/queues/{Repository.Name("queues.classify")}", QueueDataContributor, App),
             ($"{data}/queueServices/default/queues/{Repository.Name("queues.classify")}-poison", QueueDataContributor, App),
+            ($"{data}/queueServices/default/queues/webjobs-blobtrigger-poison", QueueDataContributor, App),
             ($"{data}/tableServices/default/tables/{Repository.Name("tables.results")}", TableDataContributor, App),
             ($"{data}/tableServices/default/tables/{Repository.Name("tables.labelIndex")}", TableDataContributor, App),
             ($"{data}/tableServices/default/tables/{Repository.Name("tables.batchJobs")}", TableDataContributor, App),

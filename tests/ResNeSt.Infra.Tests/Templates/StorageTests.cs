@@ -37,7 +37,7 @@ public sealed class StorageTests(BicepFixture bicep)
             new[] { Repository.Name("containers.images"), Repository.Name("containers.models"), Repository.Name("containers.deadLetter") }.Order(),
             ChildNames(snapshot, "Microsoft.Storage/storageAccounts/blobServices/containers", prefix).Order());
         Assert.Equal(
-            new[] { Repository.Name("queues.classify"), Repository.Name("queues.classify") + "-poison" }.Order(),
+            new[] { Repository.Name("queues.classify"), Repository.Name("queues.classify") + "-poison", "webjobs-blobtrigger-poison" }.Order(),
             ChildNames(snapshot, "Microsoft.Storage/storageAccounts/queueServices/queues", prefix).Order());
         Assert.Equal(
             new[] { Repository.Name("tables.results"), Repository.Name("tables.labelIndex"), Repository.Name("tables.batchJobs") }.Order(),
