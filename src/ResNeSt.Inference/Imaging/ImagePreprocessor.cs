@@ -1,0 +1,259 @@
+using ResNeSt.Inference.Classification;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Advanced;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Bmp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.Metadata;
+using SixLabors.ImageSharp.Metadata.Profiles.Exif;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace ResNeSt.Inference.Imaging;
+
+/// <summary>
+/// Encoded image bytes in, one normalised NCHW tensor slot out, matching PIL + torchvision on the same file.
+/// Validates before it decodes: format from the magic bytes, byte count, and the dimensions in the header against the
+/// pixel budget. Every failure caused by the bytes is an <see cref="ImageRejectedException"/>. Thread-safe: one
+/// instance is shared by all callers.
+/// </summary>
+public sealed class ImagePreprocessor
+{
+    private static readonly Lazy<Configuration> s_identifyConfiguration = new(() => CreateConfiguration(ImageLimits.Default));
+
+    // Decoders hold options only; ImageSharp creates the per-call decoder state, so sharing them is safe.
+    private static readonly JpegDecoder s_jpeg = new();
+    private static readonly PngDecoder s_png = new();
+    private static readonly BmpDecoder s_bmp = new();
+    private static readonly WebpDecoder s_webp = new();
+
+    // PIL reads the first frame of an animated GIF; never decode (or allocate for) the others.
+    private static readonly GifDecoder s_gif = new() { DecodingMode = FrameDecodingMode.First, MaxFrames = 1 };
+
+    private readonly Configuration _configuration;
+
+    public ImagePreprocessor(ImageLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
+        Limits = limits;
+        _configuration = CreateConfiguration(limits);
+    }
+
+    public ImageLimits Limits { get; }
+
+    /// <summary>
+    /// Identifies, validates, decodes and preprocesses one image into <paramref name="destination"/>
+    /// (3·S·S floats: planes R, G, B, each S×S row-major, normalised).
+    /// </summary>
+    /// <returns>The format and the dimensions the file declares (before any EXIF rotation).</returns>
+    /// <exception cref="ImageRejectedException">The bytes are not an acceptable image.</exception>
+    public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        if (destination.Length != spec.TensorLength)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} floats; the spec needs {spec.TensorLength}.", nameof(destination));
+        }
+
+        var header = ReadHeader(encoded, Limits, _configuration);
+        using var image = Decode(encoded, header);
+        if (spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8)
+        {
+            // A lossless permutation of pixels (flips and quarter turns), so parity with PIL + exif_transpose holds.
+            image.Mutate(static x => x.AutoOrient());
+        }
+
+        var plan = ResamplePlan.For(image.Width, image.Height, spec);
+        Span<float> mean = [spec.Mean[0], spec.Mean[1], spec.Mean[2]];
+        Span<float> std = [spec.Std[0], spec.Std[1], spec.Std[2]];
+        PilResampler.Resample(image, plan, destination, mean, std);
+        return header.Info;
+    }
+
+    /// <summary>Reads the format and dimensions from the header alone (no pixel decoding) and applies the limits.</summary>
+    /// <exception cref="ImageRejectedException">The bytes are not an acceptable image.</exception>
+    public static ImageInfo Identify(ReadOnlySpan<byte> encoded, ImageLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
+        return ReadHeader(encoded, limits, s_identifyConfiguration.Value).Info;
+    }
+
+    /// <summary>
+    /// An ImageSharp configuration that knows only the allowed formats, decodes on the calling thread (the batcher
+    /// already runs one image per core), and whose allocator refuses any buffer a lying header could ask for.
+    /// </summary>
+    private static Configuration CreateConfiguration(ImageLimits limits)
+    {
+        var configuration = new Configuration(
+            new JpegConfigurationModule(),
+            new PngConfigurationModule(),
+            new GifConfigurationModule(),
+            new BmpConfigurationModule(),
+            new WebpConfigurationModule())
+        {
+            MaxDegreeOfParallelism = 1,
+            PreferContiguousImageBuffers = false,
+            MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
+            {
+                MaximumPoolSizeMegabytes = limits.DecoderPoolMegabytes,
+                AllocationLimitMegabytes = limits.AllocationLimitMegabytes,
+            }),
+        };
+        return configuration;
+    }
+
+    private static IImageDecoder DecoderFor(ImageFormatKind format) => format switch
+    {
+        ImageFormatKind.Jpeg => s_jpeg,
+        ImageFormatKind.Png => s_png,
+        ImageFormatKind.Gif => s_gif,
+        ImageFormatKind.Bmp => s_bmp,
+        ImageFormatKind.Webp => s_webp,
+        _ => throw new ArgumentOutOfRangeException(nameof(format)),
+    };
+
+    private static unsafe Header ReadHeader(ReadOnlySpan<byte> encoded, ImageLimits limits, Configuration configuration)
+    {
+        if (encoded.IsEmpty)
+        {
+            throw new ImageRejectedException(ImageRejectionReason.Empty, "The image is empty (0 bytes).");
+        }
+
+        if (encoded.Length > limits.MaxBytes)
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.TooLarge, $"The image is {encoded.Length} bytes; at most {limits.MaxBytes} are accepted.");
+        }
+
+        var format = ImageFormatSniffer.Sniff(encoded);
+        if (format == ImageFormatKind.Unknown)
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.UnsupportedFormat, "The bytes are not a JPEG, PNG, WebP, BMP or GIF image.");
+        }
+
+        string name = ImageFormatSniffer.Name(format);
+        IImageInfo info;
+        try
+        {
+            fixed (byte* p = encoded)
+            {
+                using var stream = new UnmanagedMemoryStream(p, encoded.Length);
+                info = ((IImageInfoDetector)DecoderFor(format)).Identify(configuration, stream, CancellationToken.None)
+                    ?? throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} header could not be read.");
+            }
+        }
+        catch (Exception ex) when (ex is not ImageRejectedException)
+        {
+            throw Translate(ex, name);
+        }
+
+        int width = info.Width;
+        int height = info.Height;
+        if (width < 1 || height < 1)
+        {
+            throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} header declares a {width}×{height} image.");
+        }
+
+        if (width > limits.MaxSide || height > limits.MaxSide || (long)width * height > limits.MaxPixels)
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.PixelBudgetExceeded,
+                $"The {name} header declares {width}×{height} pixels; at most {limits.MaxPixels} pixels and {limits.MaxSide} a side are accepted.");
+        }
+
+        bool complete = format switch
+        {
+            ImageFormatKind.Jpeg => ImageFormatSniffer.IsCompleteJpeg(encoded),
+            ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
+            _ => true,
+        };
+        if (!complete)
+        {
+            throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
+        }
+
+        return new Header(format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata));
+    }
+
+    private static ushort ReadOrientation(ImageMetadata? metadata)
+    {
+        var value = metadata?.ExifProfile?.GetValue(ExifTag.Orientation);
+        return value?.Value ?? 1;
+    }
+
+    private static PngBitDepth? ReadPngBitDepth(ImageFormatKind format, ImageMetadata? metadata) =>
+        format == ImageFormatKind.Png ? metadata?.GetPngMetadata().BitDepth : null;
+
+    private unsafe Image<Rgb24> Decode(ReadOnlySpan<byte> encoded, in Header header)
+    {
+        try
+        {
+            fixed (byte* p = encoded)
+            {
+                using var stream = new UnmanagedMemoryStream(p, encoded.Length);
+                var decoder = DecoderFor(header.Format);
+                if (header.PngBitDepth == PngBitDepth.Bit16)
+                {
+                    return DecodeSixteenBit(_configuration, stream, decoder);
+                }
+
+                var image = decoder.Decode<Rgb24>(_configuration, stream, CancellationToken.None);
+                return CheckSize(image, header);
+            }
+        }
+        catch (Exception ex) when (ex is not ImageRejectedException)
+        {
+            throw Translate(ex, header.Info.Format);
+        }
+    }
+
+    private static Image<Rgb24> CheckSize(Image<Rgb24> image, in Header header)
+    {
+        if (image.Width == header.Info.Width && image.Height == header.Info.Height)
+        {
+            return image;
+        }
+
+        image.Dispose();
+        throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {header.Info.Format} decoded to a size other than its header declares.");
+    }
+
+    private static Image<Rgb24> DecodeSixteenBit(Configuration configuration, Stream stream, IImageDecoder decoder)
+    {
+        // PIL unpacks 16-bit PNG samples by keeping the high byte; ImageSharp's own narrowing rounds. Decode wide and
+        // narrow here as PIL does. (For 16-bit grey PIL goes through mode "I" and clamps to 255, which whites out the
+        // image; that is a PIL quirk we do not reproduce: the high byte is kept there too.)
+        using var wide = decoder.Decode<Rgba64>(configuration, stream, CancellationToken.None);
+        var narrow = new Image<Rgb24>(configuration, wide.Width, wide.Height);
+        for (int y = 0; y < wide.Height; y++)
+        {
+            var src = wide.DangerousGetPixelRowMemory(y).Span;
+            var dst = narrow.DangerousGetPixelRowMemory(y).Span;
+            for (int x = 0; x < src.Length; x++)
+            {
+                dst[x] = new Rgb24((byte)(src[x].R >> 8), (byte)(src[x].G >> 8), (byte)(src[x].B >> 8));
+            }
+        }
+
+        return narrow;
+    }
+
+    private static ImageRejectedException Translate(Exception ex, string format) => ex switch
+    {
+        InvalidMemoryOperationException => new ImageRejectedException(
+            ImageRejectionReason.PixelBudgetExceeded, $"Decoding the {format} would need more memory than the limits allow.", ex),
+        NotSupportedException => new ImageRejectedException(
+            ImageRejectionReason.UnsupportedFormat, $"The {format} uses a feature the decoder does not support: {ex.Message}", ex),
+        _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged: {ex.Message}", ex),
+    };
+
+    private readonly record struct Header(ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth);
+}
