@@ -103,6 +103,49 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     }
 
     [Fact]
+    public void The_restore_layer_has_every_project_and_every_file_outside_src_the_app_build_reads()
+    {
+        var copied = File.Named("build").All("COPY")
+            .SelectMany(c => c.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..^1])
+            .Select(p => Path.GetFullPath(Path.Combine(Repository.Root, p)))
+            .ToHashSet(StringComparer.Ordinal);
+        var src = Path.GetFullPath(Path.Combine(Repository.Root, "src")) + Path.DirectorySeparatorChar;
+
+        var pending = new Stack<string>([Path.GetFullPath(Path.Combine(Repository.Root, "src", "ResNeSt.Functions", "ResNeSt.Functions.csproj"))]);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (pending.TryPop(out var project))
+        {
+            if (!seen.Add(project))
+            {
+                continue;
+            }
+
+            Assert.True(copied.Contains(project), $"{Path.GetRelativePath(Repository.Root, project)} is not copied before `dotnet restore`");
+            var directory = Path.GetDirectoryName(project)!;
+            foreach (var item in System.Xml.Linq.XDocument.Load(project).Descendants().Where(e => e.Attribute("Include") is not null))
+            {
+                var include = item.Attribute("Include")!.Value;
+                if (include.Contains('$', StringComparison.Ordinal) || item.Name.LocalName is "PackageReference" or "FrameworkReference" or "InternalsVisibleTo" or "Using")
+                {
+                    continue;
+                }
+
+                var path = Path.GetFullPath(Path.Combine(directory, include));
+                if (item.Name.LocalName == "ProjectReference")
+                {
+                    pending.Push(path);
+                }
+                else if (!path.StartsWith(src, StringComparison.Ordinal) && System.IO.File.Exists(path))
+                {
+                    Assert.True(copied.Contains(path), $"{Path.GetRelativePath(Repository.Root, path)} (outside src/) is not copied into the build stage");
+                }
+            }
+        }
+
+        Assert.True(seen.Count >= 4, string.Join(", ", seen));
+    }
+
+    [Fact]
     public void Azd_builds_it_from_the_repository_root_and_the_context_keeps_the_sources()
     {
         var azureYaml = Repository.Read("azure.yaml");
