@@ -12,9 +12,11 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
 {
     private static readonly Dockerfile File = Dockerfile.Parse(System.IO.File.ReadAllText(Repository.Dockerfile));
 
-    // What ONNX Runtime 1.31's CUDA execution provider loads (CUDA 13, cuDNN 9).
+    // What ONNX Runtime 1.31's CUDA execution provider loads (CUDA 13, cuDNN 9): linked (cudart, cuBLAS, cuRAND) or
+    // opened at run time (cuDNN and its engine libraries, cuFFT, NVRTC).
     public static TheoryData<string> CudaLibraries => new(
-        "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcufft.so.12", "libcudnn.so.9");
+        "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcufft.so.12", "libcudnn.so.9",
+        "libnvrtc.so.13");
 
     [Fact]
     public void Runs_on_the_functions_dotnet_isolated_10_host()
@@ -54,6 +56,20 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
         Assert.Contains(soname, gather, StringComparison.Ordinal);
         Assert.Contains(File.Final.All("COPY"), c => c == "--from=cuda /export/ /opt/cuda/lib/");
         Assert.Contains(File.Final.All("ENV"), e => e.Contains("LD_LIBRARY_PATH=/opt/cuda/lib", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Ships_every_cuda_library_the_onnx_runtime_provider_binary_links_against()
+    {
+        // libcuda.so.1 is the driver: the NVIDIA container runtime mounts it from the host, it must not be shipped.
+        var needed = ElfDependencies.Needed(Repository.OnnxRuntimeCudaProvider)
+            .Where(n => n.StartsWith("libcu", StringComparison.Ordinal) || n.StartsWith("libnv", StringComparison.Ordinal))
+            .Where(n => n != "libcuda.so.1")
+            .ToList();
+        Assert.Contains("libcudart.so.13", needed);
+        var gather = string.Join('\n', File.Named("cuda").All("RUN"));
+        Assert.All(needed, soname => Assert.Contains(soname, gather, StringComparison.Ordinal));
+        Assert.DoesNotContain("libcuda.so", gather, StringComparison.Ordinal);
     }
 
     [Fact]

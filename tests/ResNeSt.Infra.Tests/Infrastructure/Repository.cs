@@ -19,6 +19,10 @@ internal static class Repository
     /// <summary>The Bicep CLI from the Azure.Bicep.CommandLine.linux-x64 package, made executable if extraction lost the bit.</summary>
     public static string Bicep { get; } = PrepareBicep(Metadata("BicepPath"));
 
+    /// <summary>The CUDA execution provider library of the Microsoft.ML.OnnxRuntime.Gpu.Linux package the app ships.</summary>
+    public static string OnnxRuntimeCudaProvider => Path.Combine(
+        Metadata("OnnxRuntimeGpuPackage"), "runtimes", "linux-x64", "native", "libonnxruntime_providers_cuda.so");
+
     /// <summary>infra/names.json: the file ResNeSt.Pipeline embeds as ResourceNames.Default.</summary>
     public static JsonNode Names { get; } = JsonNode.Parse(File.ReadAllText(Path.Combine(Root, "infra", "names.json")))
         ?? throw new InvalidOperationException("infra/names.json is empty.");
