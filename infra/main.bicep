@@ -77,6 +77,8 @@ var gpuProfiles = {
     memory: '220Gi'
   }
 }
+// Safe access: ARM may evaluate a skipped module's parameters, and cpu-flex has no entry.
+var gpuProfile = gpuProfiles[?hosting] ?? gpuProfiles['gpu-t4']
 
 var identityName = 'id-${resourceToken}'
 var appInsightsName = 'appi-${resourceToken}'
@@ -271,8 +273,8 @@ module containerAppsEnvironment 'modules/containerapps-environment.bicep' = if (
     location: location
     tags: tags
     gpuProfile: {
-      name: gpuProfiles[hosting].name
-      workloadProfileType: gpuProfiles[hosting].workloadProfileType
+      name: gpuProfile.name
+      workloadProfileType: gpuProfile.workloadProfileType
     }
     logAnalyticsId: monitoring.outputs.logAnalyticsId
   }
@@ -286,9 +288,9 @@ module gpuApp 'modules/function-containerapp.bicep' = if (isGpu) {
     tags: serviceTags
     environmentId: containerAppsEnvironment!.outputs.id
     gpuProfile: {
-      name: gpuProfiles[hosting].name
-      cpu: gpuProfiles[hosting].cpu
-      memory: gpuProfiles[hosting].memory
+      name: gpuProfile.name
+      cpu: gpuProfile.cpu
+      memory: gpuProfile.memory
     }
     identityId: identity.outputs.id
     registryServer: registry!.outputs.loginServer
