@@ -33,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 subscription_name="${EVENTGRID_SUBSCRIPTION_NAME:-images-blob-created}"
-# Event Grid retries with back-off for up to a day, then dead-letters; 30 attempts cover a GPU cold start many times.
+# Event Grid retries with exponential back-off until either limit is reached, then dead-letters the event.
 max_delivery_attempts="${EVENTGRID_MAX_DELIVERY_ATTEMPTS:-30}"
 event_ttl_minutes="${EVENTGRID_EVENT_TTL_MINUTES:-1440}"
 wait_attempts="${POSTDEPLOY_WAIT_ATTEMPTS:-40}"
