@@ -1,0 +1,19 @@
+@description('Name of the user-assigned managed identity.')
+param name string
+
+@description('Region of the identity.')
+param location string
+
+@description('Tags for the identity.')
+param tags object
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = identity.id
+output name string = identity.name
+output clientId string = identity.properties.clientId
+output principalId string = identity.properties.principalId

@@ -1,0 +1,183 @@
+using System.Text.RegularExpressions;
+using ResNeSt.Infra.Tests.Infrastructure;
+
+namespace ResNeSt.Infra.Tests.Container;
+
+/// <summary>
+/// Static checks of src/ResNeSt.Functions/Dockerfile. The image is not built here (no Docker daemon in CI), so these
+/// tests pin what can be known without building: bases, user, natives, ports, and the files it copies.
+/// </summary>
+[Collection(BicepRun.Name)]
+public sealed partial class DockerfileTests(BicepFixture bicep)
+{
+    private static readonly Dockerfile File = Dockerfile.Parse(System.IO.File.ReadAllText(Repository.Dockerfile));
+
+    // What ONNX Runtime 1.31's CUDA execution provider loads (CUDA 13, cuDNN 9): linked (cudart, cuBLAS, cuRAND) or
+    // opened at run time (cuDNN and its engine libraries, cuFFT, NVRTC).
+    public static TheoryData<string> CudaLibraries => new(
+        "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcufft.so.12", "libcudnn.so.9",
+        "libnvrtc.so.13");
+
+    [Fact]
+    public void Runs_on_the_functions_dotnet_isolated_10_host()
+    {
+        Assert.Equal("mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0", File.Final.Image);
+    }
+
+    [Fact]
+    public void Every_base_image_is_pinned_to_a_version()
+    {
+        Assert.Equal(3, File.Stages.Count);
+        foreach (var stage in File.Stages)
+        {
+            Assert.Matches(PinnedImage(), stage.Image);
+            Assert.DoesNotContain(":latest", stage.Image, StringComparison.Ordinal);
+        }
+
+        Assert.Matches(@"^nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-", File.Named("cuda").Image);
+        Assert.Matches(@"^mcr\.microsoft\.com/dotnet/sdk:10\.0\.\d+", File.Named("build").Image);
+    }
+
+    [Fact]
+    public void The_app_runs_as_a_non_root_user()
+    {
+        var instructions = File.Final.Instructions;
+        var lastUser = instructions.Select((instruction, index) => (instruction, index)).Last(p => p.instruction.Keyword == "USER");
+        Assert.True(int.TryParse(lastUser.instruction.Arguments, out var uid) && uid > 0, $"USER {lastUser.instruction.Arguments} must be a numeric non-root uid");
+        Assert.DoesNotContain(instructions.Skip(lastUser.index + 1), i => i.Keyword is "RUN" or "COPY" or "ADD");
+        Assert.Contains(File.Final.All("RUN"), run => run.Contains($"useradd --uid {uid}", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(CudaLibraries))]
+    public void Ships_the_cuda_library_the_execution_provider_loads(string soname)
+    {
+        var gather = string.Join('\n', File.Named("cuda").All("RUN"));
+        Assert.Contains(soname, gather, StringComparison.Ordinal);
+        Assert.Contains(File.Final.All("COPY"), c => c == "--from=cuda /export/ /opt/cuda/lib/");
+        Assert.Contains(File.Final.All("ENV"), e => e.Contains("LD_LIBRARY_PATH=/opt/cuda/lib", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Ships_every_cuda_library_the_onnx_runtime_provider_binary_links_against()
+    {
+        // libcuda.so.1 is the driver: the NVIDIA container runtime mounts it from the host, it must not be shipped.
+        var needed = ElfDependencies.Needed(Repository.OnnxRuntimeCudaProvider)
+            .Where(n => n.StartsWith("libcu", StringComparison.Ordinal) || n.StartsWith("libnv", StringComparison.Ordinal))
+            .Where(n => n != "libcuda.so.1")
+            .ToList();
+        Assert.Contains("libcudart.so.13", needed);
+        var gather = string.Join('\n', File.Named("cuda").All("RUN"));
+        Assert.All(needed, soname => Assert.Contains(soname, gather, StringComparison.Ordinal));
+        Assert.DoesNotContain("libcuda.so", gather, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Copies_only_the_cuda_libraries_it_names_and_no_toolkit()
+    {
+        var gather = string.Join('\n', File.Named("cuda").All("RUN"));
+        // Real files under their sonames (cp -L), not the whole lib64 directory or a toolkit.
+        Assert.Contains("cp -L", gather, StringComparison.Ordinal);
+        Assert.DoesNotContain("lib64/ ", gather, StringComparison.Ordinal);
+        Assert.DoesNotContain(File.Final.All("COPY"), c => c.Contains("/usr/local/cuda", StringComparison.Ordinal));
+        Assert.Contains(File.Final.All("ENV"), e => e.Contains("NVIDIA_VISIBLE_DEVICES=all", StringComparison.Ordinal));
+        Assert.Contains(File.Final.All("ENV"), e => e.Contains("NVIDIA_DRIVER_CAPABILITIES=compute,utility", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Publishes_linux_x64_natives_only()
+    {
+        var publish = Assert.Single(File.Named("build").All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal));
+        Assert.Contains("--runtime linux-x64", publish, StringComparison.Ordinal);
+        Assert.Contains("--self-contained false", publish, StringComparison.Ordinal);
+        Assert.Contains("src/ResNeSt.Functions/ResNeSt.Functions.csproj", publish, StringComparison.Ordinal);
+        var text = System.IO.File.ReadAllText(Repository.Dockerfile);
+        Assert.DoesNotMatch(@"\b(win|osx)-(x64|x86|arm64)\b", text);
+    }
+
+    [Fact]
+    public void Listens_on_the_port_the_container_app_ingress_targets()
+    {
+        var port = int.Parse(AspNetCoreUrls().Match(string.Join('\n', File.Final.All("ENV"))).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(File.Final.All("EXPOSE"), e => e == port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var app = bicep.SnapshotFor("gpu-t4").Single("Microsoft.App/containerApps");
+        Assert.Equal(port, (int?)app["properties"]!["configuration"]!["ingress"]!["targetPort"]);
+    }
+
+    [Fact]
+    public void Every_file_the_build_stage_copies_exists_in_the_repository()
+    {
+        foreach (var copy in File.Named("build").All("COPY"))
+        {
+            var parts = copy.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            foreach (var source in parts[..^1].Where(p => !p.StartsWith("--", StringComparison.Ordinal)))
+            {
+                var path = Path.Combine(Repository.Root, source);
+                Assert.True(System.IO.File.Exists(path) || Directory.Exists(path), $"COPY source {source} does not exist");
+            }
+        }
+    }
+
+    [Fact]
+    public void The_restore_layer_has_every_project_and_every_file_outside_src_the_app_build_reads()
+    {
+        var copied = File.Named("build").All("COPY")
+            .SelectMany(c => c.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..^1])
+            .Select(p => Path.GetFullPath(Path.Combine(Repository.Root, p)))
+            .ToHashSet(StringComparer.Ordinal);
+        var src = Path.GetFullPath(Path.Combine(Repository.Root, "src")) + Path.DirectorySeparatorChar;
+
+        var pending = new Stack<string>([Path.GetFullPath(Path.Combine(Repository.Root, "src", "ResNeSt.Functions", "ResNeSt.Functions.csproj"))]);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (pending.TryPop(out var project))
+        {
+            if (!seen.Add(project))
+            {
+                continue;
+            }
+
+            Assert.True(copied.Contains(project), $"{Path.GetRelativePath(Repository.Root, project)} is not copied before `dotnet restore`");
+            var directory = Path.GetDirectoryName(project)!;
+            foreach (var item in System.Xml.Linq.XDocument.Load(project).Descendants().Where(e => e.Attribute("Include") is not null))
+            {
+                var include = item.Attribute("Include")!.Value;
+                if (include.Contains('$', StringComparison.Ordinal) || item.Name.LocalName is "PackageReference" or "FrameworkReference" or "InternalsVisibleTo" or "Using")
+                {
+                    continue;
+                }
+
+                var path = Path.GetFullPath(Path.Combine(directory, include));
+                if (item.Name.LocalName == "ProjectReference")
+                {
+                    pending.Push(path);
+                }
+                else if (!path.StartsWith(src, StringComparison.Ordinal) && System.IO.File.Exists(path))
+                {
+                    Assert.True(copied.Contains(path), $"{Path.GetRelativePath(Repository.Root, path)} (outside src/) is not copied into the build stage");
+                }
+            }
+        }
+
+        Assert.True(seen.Count >= 4, string.Join(", ", seen));
+    }
+
+    [Fact]
+    public void Azd_builds_it_from_the_repository_root_and_the_context_keeps_the_sources()
+    {
+        var azureYaml = Repository.Read("azure.yaml");
+        Assert.Contains("project: ./src/ResNeSt.Functions", azureYaml, StringComparison.Ordinal);
+        Assert.Contains("path: ./Dockerfile", azureYaml, StringComparison.Ordinal);
+        Assert.Contains("context: ../..", azureYaml, StringComparison.Ordinal);
+
+        var ignored = Repository.Read(".dockerignore").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        Assert.Contains("**/bin/", ignored);
+        Assert.Contains("**/obj/", ignored);
+        Assert.DoesNotContain(ignored, l => l.StartsWith("src", StringComparison.Ordinal) || l.StartsWith("infra", StringComparison.Ordinal));
+    }
+
+    [GeneratedRegex(@"^[\w.\-/]+:[\w.\-]*\d[\w.\-]*(@sha256:[0-9a-f]{64})?$")]
+    private static partial Regex PinnedImage();
+
+    [GeneratedRegex(@"ASPNETCORE_URLS=http://\+:(\d+)")]
+    private static partial Regex AspNetCoreUrls();
+}

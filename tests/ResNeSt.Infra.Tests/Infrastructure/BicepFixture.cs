@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace ResNeSt.Infra.Tests.Infrastructure;
+
+/// <summary>
+/// Runs the Bicep CLI once per test run: builds and lints every .bicep file under infra/, and snapshots main.bicep for
+/// each hosting choice. Each step takes seconds, so the results are shared by all tests of the collection.
+/// </summary>
+public sealed class BicepFixture : IAsyncLifetime
+{
+    public const string SubscriptionId = "00000000-0000-0000-0000-0000000000a1";
+    public const string TenantId = "00000000-0000-0000-0000-0000000000b2";
+    public const string EnvironmentName = "ci";
+    public const string Location = "swedencentral";
+    public const string DeployingUser = "11111111-2222-3333-4444-555555555555";
+    public const string ImageName = "crexample.azurecr.io/resnest-functions/functions:azd-1";
+    public static readonly string[] Hostings = ["gpu-t4", "gpu-a100", "cpu-flex"];
+
+    private readonly string work = Directory.CreateTempSubdirectory("resnest-bicep-").FullName;
+    private readonly Dictionary<string, Snapshot> snapshots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, JsonNode> compiled = new(StringComparer.Ordinal);
+
+    internal ProcessResult Build { get; private set; } = null!;
+
+    internal ProcessResult Lint { get; private set; } = null!;
+
+    /// <summary>Every .bicep file under infra/, relative to infra/.</summary>
+    internal IReadOnlyList<string> BicepFiles { get; } = Directory
+        .EnumerateFiles(Repository.Infra, "*.bicep", SearchOption.AllDirectories)
+        .Select(f => Path.GetRelativePath(Repository.Infra, f))
+        .Order(StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>Compiled ARM JSON by .bicep path relative to infra/.</summary>
+    internal IReadOnlyDictionary<string, JsonNode> Compiled => compiled;
+
+    internal Snapshot SnapshotFor(string hosting) =>
+        snapshots.TryGetValue(hosting, out var snapshot)
+            ? snapshot
+            : throw new Xunit.Sdk.XunitException($"No snapshot for {hosting}; see the Snapshots_are_produced test output.");
+
+    internal IReadOnlyDictionary<string, ProcessResult> SnapshotRuns { get; private set; } = new Dictionary<string, ProcessResult>();
+
+    public async Task InitializeAsync()
+    {
+        var outDir = Path.Combine(work, "arm");
+        Build = await BicepAsync(["build", "--pattern", "infra/**/*.bicep", "--outdir", outDir]);
+        foreach (var file in BicepFiles)
+        {
+            var json = Path.Combine(outDir, Path.ChangeExtension(file, ".json"));
+            if (File.Exists(json))
+            {
+                compiled[file] = JsonNode.Parse(await File.ReadAllTextAsync(json))!;
+            }
+        }
+
+        Lint = await BicepAsync(["lint", "--pattern", "infra/**/*.bicep"]);
+
+        var runs = new Dictionary<string, ProcessResult>(StringComparer.Ordinal);
+        foreach (var hosting in Hostings)
+        {
+            // bicep insists on a relative `using` path; the parameters file lives in a temp directory.
+            var paramsFile = Path.Combine(work, $"{hosting}.bicepparam");
+            var main = Path.GetRelativePath(work, Repository.MainBicep).Replace('\\', '/');
+            await File.WriteAllTextAsync(paramsFile, string.Join('\n',
+                $"using '{main}'",
+                $"param environmentName = '{EnvironmentName}'",
+                $"param location = '{Location}'",
+                $"param hosting = '{hosting}'",
+                $"param functionsImageName = '{ImageName}'",
+                $"param principalId = '{DeployingUser}'",
+                string.Empty));
+            runs[hosting] = await BicepAsync([
+                "snapshot", paramsFile, "--subscription-id", SubscriptionId, "--tenant-id", TenantId,
+                "--location", Location, "--deployment-name", "azd-" + hosting,
+            ]);
+            var output = Path.ChangeExtension(paramsFile, ".snapshot.json");
+            if (File.Exists(output))
+            {
+                snapshots[hosting] = new Snapshot(hosting, JsonNode.Parse(await File.ReadAllTextAsync(output))!);
+            }
+        }
+
+        SnapshotRuns = runs;
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(work, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    internal static Task<ProcessResult> BicepAsync(IEnumerable<string> arguments) =>
+        ProcessRunner.RunAsync(
+            Repository.Bicep,
+            arguments,
+            Repository.Root,
+            new Dictionary<string, string?>
+            {
+                // Offline and quiet: no telemetry, no version check against the network.
+                ["BICEP_TELEMETRY_ENABLED"] = "false",
+                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+                ["CI"] = "true",
+            },
+            TimeSpan.FromMinutes(3));
+
+    internal static string RoleDefinitionId(string guid) =>
+        string.Create(CultureInfo.InvariantCulture, $"/subscriptions/{SubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/{guid}");
+}
+
+[CollectionDefinition(Name)]
+public sealed class BicepRun : ICollectionFixture<BicepFixture>
+{
+    public const string Name = "Bicep";
+}
