@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using ResNeSt.Models.Architecture;
+using ResNeSt.Models.Checkpoints;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
@@ -162,7 +163,7 @@ internal static class ExportCommand
                 $"{request.Output.FullName}: {variant.Name} {request.Precision.ToString().ToLowerInvariant()} [N,3,{card.CropSize},{card.CropSize}] {weightSource}, {bytes / 1e6:F1} MB, sha256 {sha256}, {total.Elapsed.TotalSeconds:F1} s"));
             return 0;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException or NotSupportedException or InvalidOperationException)
+        catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException or NotSupportedException or InvalidOperationException)
         {
             await error.WriteLineAsync($"resnest export: {e.Message}");
             return 1;
@@ -173,15 +174,47 @@ internal static class ExportCommand
     /// The one place where checkpoint weights enter: <paramref name="checkpoint"/> is a local file, or
     /// <paramref name="download"/> fetches the official file (hash-checked) first.
     /// </summary>
-    private static Task<(StateDict Weights, string Source)> LoadCheckpointAsync(
+    private static async Task<(StateDict Weights, string Source)> LoadCheckpointAsync(
         ResNeStVariant variant,
         FileInfo? checkpoint,
         bool download,
         TextWriter progress,
         CancellationToken cancellationToken)
     {
-        _ = (variant, checkpoint, download, progress, cancellationToken);
-        throw new NotSupportedException("Reading checkpoints (--checkpoint, --download) is not available in this build; use --random-weights.");
+        string path;
+        if (download)
+        {
+            using var downloader = new CheckpointDownloader(CheckpointDownloadOptions.FromEnvironment());
+            path = await downloader.GetAsync(OfficialWeights.For(variant), new ByteProgress(progress, "downloaded"), cancellationToken);
+        }
+        else
+        {
+            path = checkpoint!.FullName;
+        }
+
+        var loaded = await TorchCheckpoint.LoadAsync(path, variant, new ByteProgress(progress, "converted"), cancellationToken);
+        return (loaded.Weights, "checkpoint");
+    }
+
+    /// <summary>Prints byte progress every 10 %, synchronously so lines never interleave.</summary>
+    private sealed class ByteProgress(TextWriter error, string verb) : IProgress<(long read, long? total)>
+    {
+        private int _lastTenth = -1;
+
+        public void Report((long read, long? total) value)
+        {
+            if (value.total is not > 0)
+            {
+                return;
+            }
+
+            int tenth = (int)(value.read * 10 / value.total.Value);
+            if (tenth > _lastTenth)
+            {
+                _lastTenth = tenth;
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{verb} {value.read / 1e6:F1} / {value.total.Value / 1e6:F1} MB"));
+            }
+        }
     }
 
     private static async Task<string> HashAsync(string path, CancellationToken cancellationToken)

@@ -111,5 +111,53 @@ public sealed class ExportAndInspectTests : IDisposable
         Assert.False(File.Exists(outputPath));
     }
 
+    [Fact]
+    public async Task A_checkpoint_of_another_network_is_refused_naming_the_keys()
+    {
+        // A real PyTorch checkpoint (tools/make-checkpoint-fixtures.py) of a reduced ResNeSt: not resnest50's state_dict.
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ResNeSt.Functions.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        var checkpoint = Path.Combine(dir.FullName, "tests", "ResNeSt.Models.Tests", "fixtures", "reduced.zip.pth");
+        var outputPath = Path.Combine(_folder, "out.onnx");
+
+        var run = await CliRun.InvokeAsync("export", "--variant", "resnest50", "--checkpoint", checkpoint, "-o", outputPath);
+
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines, l => l.StartsWith("resnest export: ", StringComparison.Ordinal));
+        Assert.Contains("resnest50", line, StringComparison.Ordinal);
+        Assert.Contains("shape", line, StringComparison.OrdinalIgnoreCase);
+        Assert.False(File.Exists(outputPath));
+    }
+
+    [Fact]
+    public async Task Download_with_no_reachable_server_fails_fast_with_one_line()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        int port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        Environment.SetEnvironmentVariable("RESNEST_WEIGHTS_URL", $"http://127.0.0.1:{port}/weights/");
+        Environment.SetEnvironmentVariable("RESNEST_CACHE", Path.Combine(_folder, "cache"));
+        try
+        {
+            var outputPath = Path.Combine(_folder, "out.onnx");
+            var run = await CliRun.InvokeAsync("export", "--variant", "resnest50", "--download", "-o", outputPath);
+
+            Assert.Equal(1, run.ExitCode);
+            Assert.Contains("--checkpoint", Assert.Single(run.ErrorLines, l => l.StartsWith("resnest export: ", StringComparison.Ordinal)), StringComparison.Ordinal);
+            Assert.False(File.Exists(outputPath));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("RESNEST_WEIGHTS_URL", null);
+            Environment.SetEnvironmentVariable("RESNEST_CACHE", null);
+        }
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
