@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ResNeSt.Inference.Classification;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Advanced;
@@ -64,23 +65,34 @@ public sealed class ImagePreprocessor
     {
         if (Limits.DecodeTimeout is not { } timeout)
         {
-            return PreprocessCore(encoded, destination, spec, cancellationToken);
+            return PreprocessCore(encoded, destination, spec, decodeDeadline: long.MaxValue, cancellationToken);
         }
 
+        // The timer stops a slow decode part-way (ImageSharp polls the token between rows), but its callback needs a
+        // free thread-pool thread, so a busy worker could let an over-long decode finish unnoticed; the clock check
+        // after decoding makes the limit hold regardless of scheduling.
+        long decodeDeadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         try
         {
-            return PreprocessCore(encoded, destination, spec, deadline.Token);
+            return PreprocessCore(encoded, destination, spec, decodeDeadline, deadline.Token);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ImageRejectedException(
-                ImageRejectionReason.DecodeTimeout, $"Decoding took longer than the {timeout.TotalMilliseconds:F0} ms limit.", ex);
+            throw DecodeTimedOut(timeout, ex);
+        }
+        catch (TimeoutException ex)
+        {
+            throw DecodeTimedOut(timeout, ex);
         }
     }
 
-    private ImageInfo PreprocessCore(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, CancellationToken cancellationToken)
+    private static ImageRejectedException DecodeTimedOut(TimeSpan timeout, Exception inner) =>
+        new(ImageRejectionReason.DecodeTimeout, $"Decoding took longer than the {timeout.TotalMilliseconds:F0} ms limit.", inner);
+
+    private ImageInfo PreprocessCore(
+        ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, long decodeDeadline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
@@ -91,6 +103,11 @@ public sealed class ImagePreprocessor
 
         var header = ReadHeader(encoded, Limits, _configuration, cancellationToken);
         using var image = Decode(encoded, header, cancellationToken);
+        if (Stopwatch.GetTimestamp() > decodeDeadline)
+        {
+            throw new TimeoutException();
+        }
+
         bool orient = spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8;
         if (header.ChromaSubsampling != (1, 1))
         {
