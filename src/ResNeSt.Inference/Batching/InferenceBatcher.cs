@@ -144,12 +144,14 @@ public sealed class InferenceBatcher : IAsyncDisposable
         }
 
         await _stopped.Task;
+        // The semaphores are deliberately not disposed: callers whose results were just set still run their
+        // continuations (Settle, the capacity release) after the consumer stops, and a SemaphoreSlim whose wait
+        // handle is never requested holds nothing that needs freeing. The tensors are safe to free: every reserved
+        // slot was settled before the consumer stopped, and no slot can be reserved any more.
         foreach (var batch in _batches)
         {
             batch.Dispose();
         }
-
-        _capacity.Dispose();
     }
 
     private async ValueTask<(Batch Batch, int Index)> ReserveAsync(CancellationToken cancellationToken)
@@ -438,11 +440,7 @@ public sealed class InferenceBatcher : IAsyncDisposable
             }
         }
 
-        public void Dispose()
-        {
-            Tensors.Dispose();
-            Changed.Dispose();
-        }
+        public void Dispose() => Tensors.Dispose();
     }
 
     /// <summary>The one object per image: its completion, where it sits, and what it asked for.</summary>

@@ -176,6 +176,32 @@ public sealed class InferenceBatcherTests
         await Assert.ThrowsAsync<ObjectDisposedException>(() => Submit(batcher, 1f));
     }
 
+    [Fact]
+    public async Task Disposing_while_callers_are_being_answered_gives_each_its_result_or_ObjectDisposedException_only()
+    {
+        // Results complete callers asynchronously, so callers still run their own epilogue after the consumer stopped;
+        // disposal must not pull anything from under them (this raced once on CI).
+        using var engine = Engine(maxBatch: 4, delay: TimeSpan.FromMilliseconds(1), queue: 8);
+        for (var round = 0; round < 200; round++)
+        {
+            var batcher = new InferenceBatcher(engine);
+            var callers = Enumerable.Range(0, 12).Select(i => Submit(batcher, i - 6f)).ToArray();
+            await Task.Delay(round % 4);
+            await batcher.DisposeAsync();
+            foreach (var caller in callers)
+            {
+                try
+                {
+                    AssertOwnResult(await caller);
+                }
+                catch (ObjectDisposedException ex)
+                {
+                    Assert.Equal(typeof(InferenceBatcher).FullName, ex.ObjectName);
+                }
+            }
+        }
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 3000 && !condition(); i++)
