@@ -233,11 +233,24 @@ public sealed class ImagePreprocessor
         {
             ImageFormatKind.Jpeg => jpeg.Complete,
             ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
+            ImageFormatKind.Gif => ImageFormatSniffer.IsCompleteGif(encoded),
+            ImageFormatKind.Bmp => ImageFormatSniffer.IsCompleteBmp(encoded),
+            ImageFormatKind.Webp => ImageFormatSniffer.IsCompleteWebp(encoded),
             _ => true,
         };
         if (!complete)
         {
             throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
+        }
+
+        // A still extended WebP whose canvas differs from its image: libwebp (PIL) refuses it; ImageSharp would decode
+        // the image and ignore the canvas, so the header would not describe what is classified.
+        if (format == ImageFormatKind.Webp && ImageFormatSniffer.WebpCanvas(encoded) is { } canvas && canvas != (width, height))
+        {
+            bool overBudget = canvas.Width > limits.MaxSide || canvas.Height > limits.MaxSide || (long)canvas.Width * canvas.Height > limits.MaxPixels;
+            throw new ImageRejectedException(
+                overBudget ? ImageRejectionReason.PixelBudgetExceeded : ImageRejectionReason.Corrupt,
+                $"The webp canvas is {canvas.Width}×{canvas.Height} but its image is {width}×{height}.");
         }
 
         return new Header(
