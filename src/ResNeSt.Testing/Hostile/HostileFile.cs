@@ -36,6 +36,12 @@ public sealed record HostileExpectation(bool MayClassify, IReadOnlyList<ImageRej
 
     public static HostileExpectation Classified { get; } = new(true, []);
 
+    /// <summary>
+    /// Classified, or (on a slow or overloaded machine) stopped by the decode time limit: for legitimate files that take
+    /// a second or two to decode, which is the limit's business, not a wrong answer.
+    /// </summary>
+    public static HostileExpectation ClassifiedUnlessTimedOut { get; } = new(true, [ImageRejectionReason.DecodeTimeout]);
+
     /// <summary>Classified, or rejected for any reason: the outcome depends on which bytes the damage hit.</summary>
     public static HostileExpectation ClassifiedOrAnyRejection { get; } = new(true, Enum.GetValues<ImageRejectionReason>());
 
@@ -44,6 +50,7 @@ public sealed record HostileExpectation(bool MayClassify, IReadOnlyList<ImageRej
 
     public override string ToString() =>
         MayClassify && Reasons.Count == 0 ? "classified"
+        : MayClassify && Reasons.Count == Enum.GetValues<ImageRejectionReason>().Length ? "classified or any rejection"
         : (MayClassify ? "classified or " : "") + string.Join("|", Reasons.Select(ImageRejectedException.ReasonCode));
 }
 
