@@ -1,5 +1,6 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -37,17 +38,19 @@ public static class SampleImages
         var sources = Paths(directory).Select(p => Image.Load<Rgb24>(p)).ToArray();
         try
         {
-            // Shrink each source once so that hundreds of crops stay cheap.
+            // Shrink each source once so that thousands of crops stay cheap.
             foreach (var source in sources)
             {
-                source.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(480, 480), Mode = ResizeMode.Max }));
+                source.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(400, 400), Mode = ResizeMode.Max }));
             }
 
-            var random = new Random(seed);
-            var variants = new List<(string, byte[])>(count);
+            // Each variant from its own seeded generator, so they can be made in parallel and still be reproducible.
+            var variants = new (string, byte[])[count];
             var jpeg = new JpegEncoder { Quality = 85 };
-            for (int i = 0; i < count; i++)
+            var png = new PngEncoder { CompressionLevel = PngCompressionLevel.BestSpeed };
+            Parallel.For(0, count, i =>
             {
+                var random = new Random(unchecked((seed * 1_000_003) + i));
                 var source = sources[i % sources.Length];
                 int side = random.Next(64, 321);
                 int cropW = random.Next(source.Width / 2, source.Width + 1);
@@ -58,17 +61,9 @@ public static class SampleImages
                     .Resize(new ResizeOptions { Size = new Size(side, side), Mode = ResizeMode.Max }));
                 using var buffer = new MemoryStream();
                 bool asJpeg = i % 2 == 0;
-                if (asJpeg)
-                {
-                    variant.Save(buffer, jpeg);
-                }
-                else
-                {
-                    variant.SaveAsPng(buffer);
-                }
-
-                variants.Add((FormattableString.Invariant($"variant-{i:D5}.{(asJpeg ? "jpg" : "png")}"), buffer.ToArray()));
-            }
+                variant.Save(buffer, asJpeg ? jpeg : png);
+                variants[i] = (FormattableString.Invariant($"variant-{i:D5}.{(asJpeg ? "jpg" : "png")}"), buffer.ToArray());
+            });
 
             return variants;
         }
