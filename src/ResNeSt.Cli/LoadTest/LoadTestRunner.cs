@@ -165,6 +165,7 @@ internal static class LoadTestRunner
         public long[] Uploaded = [];
         public long[] FirstResult = [];
         public ConcurrentBag<double> DeliveryMs { get; } = [];
+        public ConcurrentBag<double> InvocationMs { get; } = [];
         public ConcurrentDictionary<string, int> Outcomes { get; } = new(StringComparer.Ordinal);
         public ConcurrentQueue<string> Errors { get; } = new();
         public int Deliveries;
@@ -275,6 +276,7 @@ internal static class LoadTestRunner
             var upload = uploads[delivery.Upload];
             var invocationId = string.Create(CultureInfo.InvariantCulture, $"load-{delivery.Upload}-{delivery.Attempt}");
             Interlocked.Increment(ref record.Deliveries);
+            long dequeued = Stopwatch.GetTimestamp();
             for (int attempt = 1; ; attempt++)
             {
                 try
@@ -282,6 +284,7 @@ internal static class LoadTestRunner
                     var outcome = await pipeline.ProcessAsync(images.GetBlobClient(upload.Name), invocationId, ct).ConfigureAwait(false);
                     long done = Stopwatch.GetTimestamp();
                     record.DeliveryMs.Add(Stopwatch.GetElapsedTime(delivery.EmittedAt, done).TotalMilliseconds);
+                    record.InvocationMs.Add(Stopwatch.GetElapsedTime(dequeued, done).TotalMilliseconds);
                     var key = outcome.Kind == OutcomeKind.Skipped ? "skipped:" + outcome.Detail : outcome.Kind.ToString().ToLowerInvariant();
                     record.Outcomes.AddOrUpdate(key, 1, (_, n) => n + 1);
                     if (outcome.Kind != OutcomeKind.Skipped)
@@ -400,6 +403,7 @@ internal static class LoadTestRunner
         var latencies = Enumerable.Range(0, uploads.Count).Where(i => run.FirstResult[i] != 0)
             .Select(i => Stopwatch.GetElapsedTime(run.Uploaded[i], run.FirstResult[i]).TotalMilliseconds).Order().ToArray();
         var deliveryMs = run.DeliveryMs.Order().ToArray();
+        var invocationMs = run.InvocationMs.Order().ToArray();
         double wall = Stopwatch.GetElapsedTime(run.Started, run.Finished).TotalSeconds;
         return new LoadTestSummary(
             problems.Count == 0,
@@ -430,6 +434,8 @@ internal static class LoadTestRunner
             Percentile(latencies, 0.95),
             Percentile(latencies, 0.99),
             Percentile(deliveryMs, 0.95),
+            Percentile(invocationMs, 0.50),
+            Percentile(invocationMs, 0.95),
             Math.Round(peakWorkingSet / (1024.0 * 1024.0), 1),
             run.TimedOut);
 

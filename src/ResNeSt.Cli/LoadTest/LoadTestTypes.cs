@@ -22,7 +22,13 @@ internal sealed record LoadTestOptions(
     int Seed,
     int MaxBatchSize);
 
-/// <summary>The JSON summary <c>resnest load-test</c> prints; <see cref="Passed"/> decides the exit code.</summary>
+/// <summary>
+/// The JSON summary <c>resnest load-test</c> prints; <see cref="Passed"/> decides the exit code. Latencies: from an
+/// upload's completion to its result being stored (queueing behind the backlog included), from each event's emission
+/// to its delivery's end, and of each invocation alone (the function body, <c>ProcessAsync</c>).
+/// <see cref="ImagesPerSecond"/> counts blobs with a final result over the wall time from the first upload to the last
+/// delivery's end (uploads overlap processing, as they do in production).
+/// </summary>
 internal sealed record LoadTestSummary(
     bool Passed,
     IReadOnlyList<string> Problems,
@@ -52,6 +58,8 @@ internal sealed record LoadTestSummary(
     double LatencyP95Ms,
     double LatencyP99Ms,
     double DeliveryP95Ms,
+    double InvocationP50Ms,
+    double InvocationP95Ms,
     double PeakWorkingSetMb,
     bool TimedOut);
 

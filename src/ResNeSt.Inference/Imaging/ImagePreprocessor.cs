@@ -198,7 +198,24 @@ public sealed class ImagePreprocessor
             throw new ImageRejectedException(ImageRejectionReason.UnsupportedFormat, "Animated WebP images are not accepted.");
         }
 
+        // The container framing is checked before ImageSharp reads anything: its decoders fill in what a truncated file
+        // lacks (and its WebP header reader then gives a different answer from run to run for the same cut file).
         string name = ImageFormatSniffer.Name(format);
+        var jpeg = format == ImageFormatKind.Jpeg ? ImageFormatSniffer.ReadJpegLayout(encoded) : default;
+        bool complete = format switch
+        {
+            ImageFormatKind.Jpeg => jpeg.Complete,
+            ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
+            ImageFormatKind.Gif => ImageFormatSniffer.IsCompleteGif(encoded),
+            ImageFormatKind.Bmp => ImageFormatSniffer.IsCompleteBmp(encoded),
+            ImageFormatKind.Webp => ImageFormatSniffer.IsCompleteWebp(encoded),
+            _ => true,
+        };
+        if (!complete)
+        {
+            throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
+        }
+
         IImageInfo info;
         try
         {
@@ -226,21 +243,6 @@ public sealed class ImagePreprocessor
             throw new ImageRejectedException(
                 ImageRejectionReason.PixelBudgetExceeded,
                 $"The {name} header declares {width}×{height} pixels; at most {limits.MaxPixels} pixels and {limits.MaxSide} a side are accepted.");
-        }
-
-        var jpeg = format == ImageFormatKind.Jpeg ? ImageFormatSniffer.ReadJpegLayout(encoded) : default;
-        bool complete = format switch
-        {
-            ImageFormatKind.Jpeg => jpeg.Complete,
-            ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
-            ImageFormatKind.Gif => ImageFormatSniffer.IsCompleteGif(encoded),
-            ImageFormatKind.Bmp => ImageFormatSniffer.IsCompleteBmp(encoded),
-            ImageFormatKind.Webp => ImageFormatSniffer.IsCompleteWebp(encoded),
-            _ => true,
-        };
-        if (!complete)
-        {
-            throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
         }
 
         // A still extended WebP whose canvas differs from its image: libwebp (PIL) refuses it; ImageSharp would decode

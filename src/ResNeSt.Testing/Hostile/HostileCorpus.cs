@@ -189,7 +189,6 @@ public static partial class HostileCorpus
     private static HostileExpectation TruncationOutcome(SourceImage source, int offset) =>
         offset < source.SignatureLength ? Reject(Unsupported)
         : source.Format == "gif" && offset == source.Content.Length - 1 ? HostileExpectation.Classified // only the trailer is gone
-        : source.Format == "webp" ? Reject(Corrupt, Unsupported, Budget) // a cut VP8L header reads as an unknown version or absurd size
         : Reject(Corrupt);
 
     private static void AddBitFlips(Builder corpus, IReadOnlyList<SourceImage> small, int seed)
