@@ -311,6 +311,12 @@ public sealed class ImagePreprocessor
         var narrow = new Image<Rgb24>(configuration, wide.Width, wide.Height);
         for (int y = 0; y < wide.Height; y++)
         {
+            // 40 megapixels take a while to narrow; the decode time limit applies here too.
+            if ((y & 255) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             var src = wide.DangerousGetPixelRowMemory(y).Span;
             var dst = narrow.DangerousGetPixelRowMemory(y).Span;
             for (int x = 0; x < src.Length; x++)
