@@ -168,7 +168,6 @@ internal static class Bytes
 
         // For a run of one index the dictionary is a chain: code for "0" × k is known from k alone.
         Emit(clear);
-        var lengthOfCode = new Dictionary<int, int>();
         int longest = 1; // the longest string currently in the dictionary, as a count of pixels
         int longestCode = 0;
         long remaining = count;
@@ -180,7 +179,6 @@ internal static class Bytes
             remaining -= take;
             if (next < 4096 && take == longest)
             {
-                lengthOfCode[next] = longest + 1;
                 longest++;
                 longestCode = next;
                 next++;

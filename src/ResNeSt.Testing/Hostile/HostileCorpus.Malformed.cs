@@ -12,7 +12,7 @@ public static partial class HostileCorpus
             corpus.Add(HostileClass.Malformed, "png-" + what, "png", content, expected ?? Reject(Corrupt));
 
         Png("ihdr-bad-crc", Patched(png, 29, b => b ^ 0xFF));
-        Png("idat-before-ihdr", Bytes.Png(Bytes.Ihdr(8, 8, 8, 0), [], beforeIdat: null)[..8].Concat(Chunk("IDAT", Bytes.Zlib(new byte[72]))).Concat(Chunk("IHDR", Bytes.Ihdr(8, 8, 8, 0))).Concat(Chunk("IEND", [])).ToArray());
+        Png("idat-before-ihdr", [.. Bytes.PngSignature, .. Chunk("IDAT", Bytes.Zlib(new byte[72])), .. Chunk("IHDR", Bytes.Ihdr(8, 8, 8, 0)), .. Chunk("IEND", [])]);
         Png("bit-depth-3", Bytes.Png(Bytes.Ihdr(8, 8, 3, 0), Bytes.Zlib(new byte[72])), Reject(Corrupt, Unsupported));
         Png("colour-type-5", Bytes.Png(Bytes.Ihdr(8, 8, 8, 5), Bytes.Zlib(new byte[72])), Reject(Corrupt, Unsupported));
         Png("palette-without-plte", Bytes.Png(Bytes.Ihdr(8, 8, 8, 3), Bytes.Zlib(new byte[72])), HostileExpectation.ClassifiedOrAnyRejection);
@@ -67,9 +67,9 @@ public static partial class HostileCorpus
         Bmp("bpp-64", PatchedRange(bmp, 28, [64, 0]));
         Bmp("compression-9", PatchedRange(bmp, 30, [9, 0, 0, 0]));
         Bmp("pixel-offset-past-end", PatchedRange(bmp, 10, [0xFF, 0xFF, 0xFF, 0x0F]), Reject(Corrupt));
-        Bmp("palette-2g-colours", this_Bmp8(colorsUsed: int.MaxValue));
-        Bmp("rle8-garbage", this_Bmp8(compression: 1, pixels: Enumerable.Range(0, 200).Select(i => (byte)(i * 37)).ToArray()), HostileExpectation.ClassifiedOrAnyRejection);
-        Bmp("rle4-on-8-bit", this_Bmp8(compression: 2), HostileExpectation.ClassifiedOrAnyRejection);
+        Bmp("palette-2g-colours", EightBitBmp(colorsUsed: int.MaxValue));
+        Bmp("rle8-garbage", EightBitBmp(compression: 1, pixels: Enumerable.Range(0, 200).Select(i => (byte)(i * 37)).ToArray()), HostileExpectation.ClassifiedOrAnyRejection);
+        Bmp("rle4-on-8-bit", EightBitBmp(compression: 2), HostileExpectation.ClassifiedOrAnyRejection);
         Bmp("bitfields-zero-masks", PatchedRange(PatchedRange(bmp, 28, [32, 0]), 30, [3, 0, 0, 0]), HostileExpectation.ClassifiedOrAnyRejection);
 
         var lossy = Small(small, "webp-lossy").Content;
@@ -91,7 +91,7 @@ public static partial class HostileCorpus
         corpus.Add(HostileClass.Malformed, "tiff-ifd-loop", "tif", [0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8, 0, 1, 0x01, 0x00, 0, 3, 0, 0, 0, 1, 0xFF, 0xFF, 0, 0, 0, 0, 0, 8], Reject(Unsupported));
         corpus.Add(HostileClass.Malformed, "bigtiff", "tiff", [0x49, 0x49, 0x2B, 0x00, 8, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0], Reject(Unsupported));
 
-        static byte[] this_Bmp8(int? colorsUsed = null, int compression = 0, byte[]? pixels = null)
+        static byte[] EightBitBmp(int? colorsUsed = null, int compression = 0, byte[]? pixels = null)
         {
             byte[] palette = [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0];
             return HostileCorpus.Bmp(16, 16, 8, compression, palette, pixels ?? new byte[16 * 16], colorsUsed: colorsUsed);
