@@ -148,6 +148,140 @@ internal static class ImageFormatSniffer
     public static bool IsAnimatedWebp(ReadOnlySpan<byte> data) =>
         data.Length >= 21 && data.Slice(12, 4).SequenceEqual("VP8X"u8) && (data[20] & 0x02) != 0;
 
+    /// <summary>
+    /// A GIF is complete when its blocks, each inside the file, lead through the first image's data to that data's
+    /// block terminator. Only the first frame is decoded, so later frames and the trailer may be missing (PIL reads such
+    /// a file too); a first frame cut short is not (ImageSharp would fill it in with the background).
+    /// </summary>
+    public static bool IsCompleteGif(ReadOnlySpan<byte> data)
+    {
+        const int screenDescriptorEnd = 13;
+        if (data.Length < screenDescriptorEnd)
+        {
+            return false;
+        }
+
+        long pos = screenDescriptorEnd + ColourTableLength(data[10]);
+        while (pos < data.Length)
+        {
+            switch (data[(int)pos])
+            {
+                case 0x21: // extension: label, then sub-blocks
+                    pos = SkipSubBlocks(data, pos + 2);
+                    break;
+                case 0x2C: // image descriptor, optional local colour table, LZW code size, then the image data's sub-blocks
+                    if (pos + 10 > data.Length)
+                    {
+                        return false;
+                    }
+
+                    pos += 10 + ColourTableLength(data[(int)pos + 9]) + 1;
+                    return SkipSubBlocks(data, pos) <= data.Length;
+                default: // the trailer before any image, or garbage
+                    return false;
+            }
+        }
+
+        return false;
+
+        static long ColourTableLength(byte flags) => (flags & 0x80) != 0 ? 3L << ((flags & 7) + 1) : 0;
+
+        // The position after the terminating empty sub-block, or past the end when the file ends first.
+        static long SkipSubBlocks(ReadOnlySpan<byte> data, long pos)
+        {
+            while (pos < data.Length)
+            {
+                byte size = data[(int)pos];
+                pos += 1 + size;
+                if (size == 0)
+                {
+                    return pos;
+                }
+            }
+
+            return long.MaxValue;
+        }
+    }
+
+    /// <summary>
+    /// A BMP is complete when its pixel data starts inside the file and, uncompressed, all its rows are there (ImageSharp
+    /// reads missing rows as black). RLE and embedded JPEG/PNG data have no fixed length; their decoders see the end.
+    /// </summary>
+    public static bool IsCompleteBmp(ReadOnlySpan<byte> data)
+    {
+        uint pixelOffset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
+        uint dibSize = BinaryPrimitives.ReadUInt32LittleEndian(data[14..]);
+        long width, height;
+        int bitsPerPixel;
+        uint compression = 0;
+        if (dibSize == 12)
+        {
+            if (data.Length < 26)
+            {
+                return false;
+            }
+
+            width = BinaryPrimitives.ReadUInt16LittleEndian(data[18..]);
+            height = BinaryPrimitives.ReadUInt16LittleEndian(data[20..]);
+            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[24..]);
+        }
+        else
+        {
+            if (data.Length < 34)
+            {
+                return false;
+            }
+
+            width = BinaryPrimitives.ReadInt32LittleEndian(data[18..]);
+            height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..]));
+            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[28..]);
+            compression = BinaryPrimitives.ReadUInt32LittleEndian(data[30..]);
+        }
+
+        if (pixelOffset >= data.Length)
+        {
+            return false;
+        }
+
+        bool rows = compression is 0 or 3 or 6; // RGB, BITFIELDS, ALPHABITFIELDS
+        if (!rows || width <= 0 || bitsPerPixel is not (1 or 2 or 4 or 8 or 16 or 24 or 32 or 64))
+        {
+            return true; // not a plain row layout; the decoder judges it
+        }
+
+        long stride = ((width * bitsPerPixel) + 31) / 32 * 4;
+        return pixelOffset + (stride * height) <= data.Length;
+    }
+
+    /// <summary>
+    /// A WebP is complete when the RIFF container's declared size fits in the file and every chunk in it fits in the
+    /// container (ImageSharp decodes a VP8 frame cut to a few bytes into an image of noise).
+    /// </summary>
+    public static bool IsCompleteWebp(ReadOnlySpan<byte> data)
+    {
+        long end = 8L + BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+        if (end > data.Length)
+        {
+            return false;
+        }
+
+        long pos = 12;
+        while (pos + 8 <= end)
+        {
+            long size = BinaryPrimitives.ReadUInt32LittleEndian(data[((int)pos + 4)..]);
+            pos += 8 + size + (size & 1);
+        }
+
+        // The last chunk may omit its padding byte.
+        return pos == end || pos == end + 1;
+    }
+
+    /// <summary>The canvas a VP8X (extended) WebP declares; null for a simple WebP.</summary>
+    public static (int Width, int Height)? WebpCanvas(ReadOnlySpan<byte> data) =>
+        data.Length >= 30 && data.Slice(12, 4).SequenceEqual("VP8X"u8)
+            ? (1 + (data[24] | (data[25] << 8) | (data[26] << 16)), 1 + (data[27] | (data[28] << 8) | (data[29] << 16)))
+            : null;
+
     /// <summary>A PNG is complete when its chunks, each inside the file, lead to IEND.</summary>
     public static bool IsCompletePng(ReadOnlySpan<byte> data)
     {

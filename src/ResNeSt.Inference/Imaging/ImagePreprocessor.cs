@@ -198,7 +198,24 @@ public sealed class ImagePreprocessor
             throw new ImageRejectedException(ImageRejectionReason.UnsupportedFormat, "Animated WebP images are not accepted.");
         }
 
+        // The container framing is checked before ImageSharp reads anything: its decoders fill in what a truncated file
+        // lacks (and its WebP header reader then gives a different answer from run to run for the same cut file).
         string name = ImageFormatSniffer.Name(format);
+        var jpeg = format == ImageFormatKind.Jpeg ? ImageFormatSniffer.ReadJpegLayout(encoded) : default;
+        bool complete = format switch
+        {
+            ImageFormatKind.Jpeg => jpeg.Complete,
+            ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
+            ImageFormatKind.Gif => ImageFormatSniffer.IsCompleteGif(encoded),
+            ImageFormatKind.Bmp => ImageFormatSniffer.IsCompleteBmp(encoded),
+            ImageFormatKind.Webp => ImageFormatSniffer.IsCompleteWebp(encoded),
+            _ => true,
+        };
+        if (!complete)
+        {
+            throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
+        }
+
         IImageInfo info;
         try
         {
@@ -228,16 +245,14 @@ public sealed class ImagePreprocessor
                 $"The {name} header declares {width}×{height} pixels; at most {limits.MaxPixels} pixels and {limits.MaxSide} a side are accepted.");
         }
 
-        var jpeg = format == ImageFormatKind.Jpeg ? ImageFormatSniffer.ReadJpegLayout(encoded) : default;
-        bool complete = format switch
+        // A still extended WebP whose canvas differs from its image: libwebp (PIL) refuses it; ImageSharp would decode
+        // the image and ignore the canvas, so the header would not describe what is classified.
+        if (format == ImageFormatKind.Webp && ImageFormatSniffer.WebpCanvas(encoded) is { } canvas && canvas != (width, height))
         {
-            ImageFormatKind.Jpeg => jpeg.Complete,
-            ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
-            _ => true,
-        };
-        if (!complete)
-        {
-            throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
+            bool overBudget = canvas.Width > limits.MaxSide || canvas.Height > limits.MaxSide || (long)canvas.Width * canvas.Height > limits.MaxPixels;
+            throw new ImageRejectedException(
+                overBudget ? ImageRejectionReason.PixelBudgetExceeded : ImageRejectionReason.Corrupt,
+                $"The webp canvas is {canvas.Width}×{canvas.Height} but its image is {width}×{height}.");
         }
 
         return new Header(
@@ -296,6 +311,12 @@ public sealed class ImagePreprocessor
         var narrow = new Image<Rgb24>(configuration, wide.Width, wide.Height);
         for (int y = 0; y < wide.Height; y++)
         {
+            // 40 megapixels take a while to narrow; the decode time limit applies here too.
+            if ((y & 255) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             var src = wide.DangerousGetPixelRowMemory(y).Span;
             var dst = narrow.DangerousGetPixelRowMemory(y).Span;
             for (int x = 0; x < src.Length; x++)

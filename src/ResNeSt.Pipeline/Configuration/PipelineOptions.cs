@@ -21,6 +21,16 @@ public sealed class PipelineOptions
     [Range(1, 256L * 1024 * 1024)]
     public long MaxImageBytes { get; set; } = 20L * 1024 * 1024;
 
+    /// <summary>
+    /// Longest one upload may take to decode before it is failed as <c>decode_timeout</c>. Every file is hostile until
+    /// decoded: without a bound, one crafted file could hold a worker's decode slot for as long as it likes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan DecodeTimeout { get; set; } = DefaultDecodeTimeout;
+
+    /// <summary>10 s: a 40-megapixel image decodes in about 1–2 s on one core; ten times that only a crafted file needs.</summary>
+    public static TimeSpan DefaultDecodeTimeout { get; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Write blob index tags after a successful classification.</summary>
     public bool TaggingEnabled { get; set; } = true;
 

@@ -15,18 +15,30 @@ public static class EngineClassifier
     public static ClassifierFactory FromServices(IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        return model => Load(
-            model,
-            services.GetRequiredService<IOptions<InferenceOptions>>().Value,
-            services.GetRequiredService<IOptions<PipelineOptions>>().Value.MaxImageBytes,
-            services.GetRequiredService<ILoggerFactory>().CreateLogger<ResNeStClassifier>());
+        return model =>
+        {
+            var pipeline = services.GetRequiredService<IOptions<PipelineOptions>>().Value;
+            return Load(
+                model,
+                services.GetRequiredService<IOptions<InferenceOptions>>().Value,
+                pipeline.MaxImageBytes,
+                services.GetRequiredService<ILoggerFactory>().CreateLogger<ResNeStClassifier>(),
+                pipeline.DecodeTimeout);
+        };
     }
 
-    /// <summary>Loads the engine; the byte limit is the pipeline's, so a blob and a POST body are judged alike.</summary>
-    public static ResNeStClassifier Load(LocalModel model, InferenceOptions inference, long maxImageBytes, ILogger? logger)
+    /// <summary>
+    /// Loads the engine; the byte limit and the decode time limit are the pipeline's, so a blob and a POST body are
+    /// judged alike.
+    /// </summary>
+    public static ResNeStClassifier Load(LocalModel model, InferenceOptions inference, long maxImageBytes, ILogger? logger, TimeSpan? decodeTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var options = new ClassifierOptions(Limits: ImageLimits.Default with { MaxBytes = maxImageBytes });
+        var options = new ClassifierOptions(Limits: UploadLimits(maxImageBytes, decodeTimeout ?? PipelineOptions.DefaultDecodeTimeout));
         return ResNeStClassifier.Load(model.Path, inference, options: options, logger: logger);
     }
+
+    /// <summary>The limits every upload is held to: the default pixel budget, the pipeline's byte and decode time limits.</summary>
+    public static ImageLimits UploadLimits(long maxImageBytes, TimeSpan decodeTimeout) =>
+        ImageLimits.Default with { MaxBytes = maxImageBytes, DecodeTimeout = decodeTimeout };
 }
