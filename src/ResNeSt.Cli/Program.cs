@@ -19,6 +19,7 @@ internal static class Program
         root.Subcommands.Add(TagCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(PipelineBenchCommand.Create());
+        root.Subcommands.Add(Worker.WorkerCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Action is ParseErrorAction parseError)
         {

@@ -118,6 +118,12 @@ public sealed class ClassificationPipeline
                 PipelineLog.SkippedAlreadyDone(_logger, name, etag, invocationId, claim.Entity.Status);
                 // A delivery killed between storing the result and its index row left the row missing: write it now.
                 await _results.RepairIndexAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
+                if (_options.TaggingEnabled && claim.Entity.Status == ResultStatus.Succeeded && properties.TagCount == 0)
+                {
+                    // ... and one killed before tagging left an untagged blob (tags never change the ETag).
+                    await _tagger.TagAsync(blob, etag, 0, BlobTagger.TagsFor(claim.Entity), cancellationToken).ConfigureAwait(false);
+                }
+
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, claim.Entity);
             case ClaimStatus.Superseded:
                 PipelineLog.SkippedSuperseded(_logger, name, etag, invocationId);
