@@ -89,7 +89,7 @@ internal static class WorkerCommand
 
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration.AddEnvironmentVariables(); // Pipeline__*, Model__*, Inference__*, StorageRetry__*
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("ResNeSt.Cli.Worker", LogLevel.Information);
 
         // host.json, then the host's own override mechanism (app settings AzureFunctionsJobHost__path__to__setting).
