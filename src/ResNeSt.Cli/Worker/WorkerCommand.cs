@@ -77,7 +77,9 @@ internal static class WorkerCommand
     }
 
     /// <summary>The worker's host: the app's pipeline registration plus the queue trigger emulation.</summary>
-    public static IHost Build(string connection, string? model, string hostJson, WorkerOptions worker, string? auditPath)
+    public static IHost Build(
+        string connection, string? model, string hostJson, WorkerOptions worker, string? auditPath,
+        IReadOnlyDictionary<string, string?>? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(worker);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -89,6 +91,10 @@ internal static class WorkerCommand
 
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration.AddEnvironmentVariables(); // Pipeline__*, Model__*, Inference__*, StorageRetry__*
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("ResNeSt.Cli.Worker", LogLevel.Information);
 

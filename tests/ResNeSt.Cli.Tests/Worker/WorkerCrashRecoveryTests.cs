@@ -96,8 +96,10 @@ public sealed class WorkerCrashRecoveryTests(ITestOutputHelper output) : IAsyncL
         {
             ["Inference__ExecutionProvider"] = "Cpu",
             ["Inference__IntraOpThreads"] = "1",
-            // Claims of a killed worker expire after 2 s; its messages reappear 2–4 s after the kill (lease 4 s).
-            ["Pipeline__ClaimTimeout"] = "00:00:02",
+            // A killed worker's messages reappear 2–4 s after the kill (lease 4 s, renewed every 2 s); its claims have
+            // expired by then (1 s, a margin over the worker's rule claim ≤ lease / 2 for the queue's 1 s time granularity),
+            // so each kill costs each message in flight exactly one delivery: 4 kills stay under maxDequeueCount 5.
+            ["Pipeline__ClaimTimeout"] = "00:00:01",
             // host.json's retry delay (30 s) and polling interval shortened; batch size and maxDequeueCount stay.
             ["AzureFunctionsJobHost__extensions__queues__visibilityTimeout"] = "00:00:01",
             ["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = "00:00:00.500",
