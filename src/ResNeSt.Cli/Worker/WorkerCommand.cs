@@ -120,7 +120,7 @@ internal static class WorkerCommand
 
         if (auditPath is not null)
         {
-            builder.Services.AddSingleton(new ClassificationAudit(auditPath));
+            builder.Services.AddSingleton(_ => new ClassificationAudit(auditPath)); // disposed (closed) with the host
         }
 
         builder.Services.AddClassificationPipeline(builder.Configuration, services =>
