@@ -20,6 +20,7 @@ internal static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(PipelineBenchCommand.Create());
         root.Subcommands.Add(LoadTestCommand.Create());
+        root.Subcommands.Add(Worker.WorkerCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Action is ParseErrorAction parseError)
         {

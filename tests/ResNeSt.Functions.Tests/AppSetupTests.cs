@@ -31,7 +31,7 @@ public sealed class AppSetupTests(AzuriteFixture azurite)
     [Theory]
     [InlineData("Pipeline:ImagesContainer", "Not_A_Container")]
     [InlineData("Pipeline:MaxImageBytes", "0")]
-    [InlineData("Pipeline:ClaimTimeout", "00:00:01")]
+    [InlineData("Pipeline:ClaimTimeout", "00:00:00")]
     [InlineData("Model:Sha256", "xyz")]
     [InlineData("Model:BlobName", "resnest50.onnx")] // both a path and a blob
     public async Task Invalid_settings_stop_the_host_at_start_up(string key, string value)

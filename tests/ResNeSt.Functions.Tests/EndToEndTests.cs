@@ -236,7 +236,7 @@ public sealed class EndToEndTests(AzuriteFixture azurite)
     public async Task Health_reports_the_loaded_model()
     {
         await using var harness = await PipelineHarness.StartAsync(azurite);
-        var response = await Function<HealthApi>(harness).Get(HttpTest.Get()).ExecuteAsync();
+        var response = await (await Function<HealthApi>(harness).GetAsync(HttpTest.Get(), default)).ExecuteAsync();
         Assert.Equal(200, response.Status);
         var health = response.Json(PipelineJsonContext.Default.HealthDocument);
         Assert.True(health.Ready);

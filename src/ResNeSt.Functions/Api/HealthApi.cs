@@ -7,14 +7,33 @@ using ResNeSt.Pipeline.Serialization;
 
 namespace ResNeSt.Functions.Api;
 
-/// <summary><c>GET /api/health</c> (anonymous, for probes): which model is loaded and whether it is warmed up.</summary>
+/// <summary>
+/// <c>GET /api/health</c> (anonymous, for probes): which model is loaded and whether it is warmed up; 503 with the
+/// reason (missing, corrupt, wrong hash, wrong contract) while it is not. A probe of an app without a model tries
+/// the load again (at most once per <c>Model:ReloadInterval</c>), so a fixed model is picked up even when no
+/// invocation arrives.
+/// </summary>
 public sealed class HealthApi(ModelRuntime model)
 {
     public const string Name = "Health";
 
     [Function(Name)]
-    public IActionResult Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
+    public async Task<IActionResult> GetAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
+        CancellationToken cancellationToken)
     {
+        if (!model.IsReady)
+        {
+            try
+            {
+                await model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelUnavailableException)
+            {
+                // Reported below, with the reason.
+            }
+        }
+
         var classifier = model.Classifier;
         var document = new HealthDocument(
             model.IsReady,

@@ -98,11 +98,36 @@ public sealed class BatchJobService(
             case BatchMessage.ClassifyKind when message.Name is { } name:
                 var blob = storage.Images.GetBlobClient(name);
                 var outcome = await pipeline.ProcessAsync(blob, invocationId, cancellationToken).ConfigureAwait(false);
-                await RecordAsync(message.JobId, name, outcome.Kind, outcome.Detail, cancellationToken).ConfigureAwait(false);
+                var (kind, detail) = CountedAs(outcome, job.GetDateTimeOffset("CreatedAt") ?? job.Timestamp);
+                await RecordAsync(message.JobId, name, kind, detail, cancellationToken).ConfigureAwait(false);
                 return outcome;
             default:
                 throw new FormatException($"Unknown batch message kind '{LogSanitizer.Clean(message.Kind)}'.");
         }
+    }
+
+    /// <summary>
+    /// How a blob's outcome counts in its job. A skip because the blob is already classified counts as that result when
+    /// the result was produced after the job started: the job's own earlier delivery classified it and died before
+    /// recording the outcome (a crashed worker), so the redelivery must not report the blob as skipped.
+    /// </summary>
+    public static (OutcomeKind Kind, string? Detail) CountedAs(ProcessingOutcome outcome, DateTimeOffset? jobCreatedAt)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (outcome is { Kind: OutcomeKind.Skipped, Result: { ProcessedAt: { } processedAt } result }
+            && outcome.Detail is SkipReasons.AlreadyClassified or SkipReasons.DuplicateInFlight
+            && jobCreatedAt is { } created && processedAt >= created)
+        {
+            switch (result.Status)
+            {
+                case ResultStatus.Succeeded:
+                    return (OutcomeKind.Succeeded, null);
+                case ResultStatus.Failed:
+                    return (OutcomeKind.Failed, result.ErrorCode);
+            }
+        }
+
+        return (outcome.Kind, outcome.Detail);
     }
 
     /// <summary>The host gave up on a message (poison queue): count its blob as failed so the job still completes.</summary>

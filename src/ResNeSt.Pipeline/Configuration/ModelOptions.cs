@@ -26,6 +26,13 @@ public sealed class ModelOptions : IValidatableObject
     /// <summary>Where downloaded models are cached; defaults to a folder under the temp directory.</summary>
     public string? CacheDirectory { get; set; }
 
+    /// <summary>
+    /// After a failed model load, invocations within this interval fail at once with the same reason; the first one
+    /// after it loads again (a replaced file or blob is picked up without a restart). Zero retries on every invocation.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         bool hasPath = !string.IsNullOrWhiteSpace(Path);

@@ -36,9 +36,11 @@ public sealed class PipelineOptions
 
     /// <summary>
     /// How long a claim on a blob version shields it from concurrent duplicate deliveries. A claim older than this
-    /// is taken over (its owner is presumed dead; the host retries the owner's invocation anyway).
+    /// is taken over (its owner is presumed dead; the host retries the owner's invocation anyway). Keep it at most half
+    /// the time a crashed invocation's message stays invisible (10 minutes for the Functions host's queue trigger), so
+    /// that a redelivery after a crash finds the dead claim already expired instead of spending a retry on it.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Create the containers, queue and tables at start-up when missing (local runs; harmless in Azure).</summary>

@@ -61,6 +61,9 @@ internal static partial class PipelineLog
     [LoggerMessage(1203, LogLevel.Critical, "Model warm-up failed; invocations will retry loading it.")]
     public static partial void WarmUpFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1204, LogLevel.Error, "Model load failed; invocations fail retriably until a good model is in place.")]
+    public static partial void ModelLoadFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(1300, LogLevel.Warning, "Could not create storage resource {Resource} ({Error}); expecting the deployment to have created it.")]
     public static partial void StorageResourceNotCreated(ILogger logger, string resource, string error);
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
@@ -37,10 +38,14 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddInferenceOptions(configuration.GetSection(InferenceOptions.SectionName));
         services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageRetryOptions>().Bind(configuration.GetSection(StorageRetryOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
 
         var connection = StorageConnection.FromConfiguration(configuration, ResourceNames.Default.ConnectionName);
         services.AddAzureClients(clients =>
         {
+            // One retry policy for blobs, queues and tables, from validated options (reading Value validates).
+            clients.ConfigureDefaults((options, provider) =>
+                provider.GetRequiredService<IOptions<StorageRetryOptions>>().Value.ApplyTo(options.Retry));
             if (connection.UsesConnectionString)
             {
                 clients.AddBlobServiceClient(connection.ConnectionString);

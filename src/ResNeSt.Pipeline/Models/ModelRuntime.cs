@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Classification;
+using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -10,6 +12,12 @@ namespace ResNeSt.Pipeline.Models;
 public delegate IImageClassifier ClassifierFactory(LocalModel model);
 
 /// <summary>
+/// The model could not be loaded (missing, corrupt, wrong hash, wrong contract). Thrown from invocations so that the
+/// host retries them once the model is fixed; never recorded as an image's failure.
+/// </summary>
+public sealed class ModelUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);
+
+/// <summary>
 /// The one classifier of the process: the model is resolved and the engine built once, on first use or by the
 /// warm-up at start-up, and shared by every invocation so that concurrent images fill the same batches.
 /// </summary>
@@ -18,13 +26,20 @@ public sealed class ModelRuntime : IAsyncDisposable
     private readonly ModelProvider _provider;
     private readonly ClassifierFactory _factory;
     private readonly ILogger<ModelRuntime> _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _reloadInterval;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile Loaded? _loaded;
+    private DateTimeOffset _lastFailure;
 
-    public ModelRuntime(ModelProvider provider, ClassifierFactory factory, ILogger<ModelRuntime> logger)
+    public ModelRuntime(
+        ModelProvider provider, ClassifierFactory factory, IOptions<ModelOptions> options, TimeProvider time, ILogger<ModelRuntime> logger)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _provider = provider;
         _factory = factory;
+        _time = time;
+        _reloadInterval = options.Value.ReloadInterval;
         _logger = logger;
     }
 
@@ -40,7 +55,12 @@ public sealed class ModelRuntime : IAsyncDisposable
 
     public IImageClassifier? Classifier => _loaded?.Classifier;
 
-    /// <summary>The classifier, loading the model first if needed. A failed load is retried on the next call.</summary>
+    /// <summary>
+    /// The classifier, loading the model (and pushing the warm-up image through it) first if needed. A failed load
+    /// throws <see cref="ModelUnavailableException"/>; the next call at least <see cref="ModelOptions.ReloadInterval"/>
+    /// later tries again, so a fixed model file or blob is picked up without a restart, while a burst of invocations
+    /// against a broken model fails fast instead of re-reading and re-hashing the file each time.
+    /// </summary>
     public async ValueTask<IImageClassifier> GetClassifierAsync(CancellationToken cancellationToken)
     {
         if (_loaded is { } loaded)
@@ -56,19 +76,32 @@ public sealed class ModelRuntime : IAsyncDisposable
                 return again.Classifier;
             }
 
+            if (LastError is { } error && _time.GetUtcNow() - _lastFailure < _reloadInterval)
+            {
+                throw new ModelUnavailableException($"The model is not available: {error}");
+            }
+
+            IImageClassifier? classifier = null;
             try
             {
                 var model = await _provider.ResolveAsync(cancellationToken).ConfigureAwait(false);
-                var classifier = _factory(model);
+                classifier = _factory(model);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await classifier.ClassifyAsync(WarmUpImage, cancellationToken).ConfigureAwait(false);
                 _loaded = new Loaded(model, classifier);
                 LastError = null;
+                IsReady = true;
                 PipelineLog.ModelLoaded(_logger, classifier.Model.Variant, model.Sha256, classifier.Model.CropSize, classifier.ExecutionProvider);
+                PipelineLog.ModelWarmedUp(_logger, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 return classifier;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LastError = ex.Message;
-                throw;
+                await DisposeClassifierAsync(classifier).ConfigureAwait(false);
+                LastError = $"{ex.GetType().Name}: {ex.Message}";
+                _lastFailure = _time.GetUtcNow();
+                PipelineLog.ModelLoadFailed(_logger, ex);
+                throw new ModelUnavailableException($"The model is not available: {LastError}", ex);
             }
         }
         finally
@@ -77,15 +110,9 @@ public sealed class ModelRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Loads the model and pushes one synthetic image through it so the first real invocation pays no start-up cost.</summary>
-    public async Task WarmUpAsync(CancellationToken cancellationToken)
-    {
-        var classifier = await GetClassifierAsync(cancellationToken).ConfigureAwait(false);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await classifier.ClassifyAsync(WarmUpImage, cancellationToken).ConfigureAwait(false);
-        IsReady = true;
-        PipelineLog.ModelWarmedUp(_logger, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-    }
+    /// <summary>Loads and warms the model up at start-up, so the first real invocation pays no start-up cost.</summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken) =>
+        await GetClassifierAsync(cancellationToken).ConfigureAwait(false);
 
     private static readonly Lazy<byte[]> s_warmUpImage = new(() =>
     {
@@ -111,7 +138,13 @@ public sealed class ModelRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        switch (_loaded?.Classifier)
+        await DisposeClassifierAsync(_loaded?.Classifier).ConfigureAwait(false);
+        _gate.Dispose();
+    }
+
+    private static async ValueTask DisposeClassifierAsync(IImageClassifier? classifier)
+    {
+        switch (classifier)
         {
             case IAsyncDisposable asyncDisposable:
                 await asyncDisposable.DisposeAsync().ConfigureAwait(false);
@@ -120,7 +153,5 @@ public sealed class ModelRuntime : IAsyncDisposable
                 disposable.Dispose();
                 break;
         }
-
-        _gate.Dispose();
     }
 }

@@ -106,13 +106,24 @@ public sealed class ClassificationPipeline
         var name = LogSanitizer.Clean(blob.Name);
         var etag = blobRef.ETag!;
         var claimId = string.IsNullOrEmpty(invocationId) ? Guid.NewGuid().ToString("N") : invocationId;
+
+        // The model first: without one the invocation fails retriably (ModelUnavailableException) before it writes
+        // anything, so a missing or broken model never leaves a claim, a placeholder row or a failed result behind.
+        var classifier = await _model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
         var claim = await _results.ClaimAsync(blobRef, properties.LastModified, claimId, _options.ClaimTimeout, cancellationToken)
             .ConfigureAwait(false);
         switch (claim.Status)
         {
             case ClaimStatus.AlreadyDone:
                 PipelineLog.SkippedAlreadyDone(_logger, name, etag, invocationId, claim.Entity.Status);
-                await _results.CleanupSupersededAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
+                // A delivery killed between storing the result and its index row left the row missing: write it now.
+                await _results.RepairIndexAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
+                if (_options.TaggingEnabled && claim.Entity.Status == ResultStatus.Succeeded && properties.TagCount == 0)
+                {
+                    // ... and one killed before tagging left an untagged blob (tags never change the ETag).
+                    await _tagger.TagAsync(blob, etag, 0, BlobTagger.TagsFor(claim.Entity), cancellationToken).ConfigureAwait(false);
+                }
+
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, claim.Entity);
             case ClaimStatus.Superseded:
                 PipelineLog.SkippedSuperseded(_logger, name, etag, invocationId);
@@ -125,7 +136,7 @@ public sealed class ClassificationPipeline
         var claimed = claim.Entity;
         try
         {
-            var result = await ClassifyClaimedAsync(blob, blobRef, properties, invocationId, cancellationToken).ConfigureAwait(false);
+            var result = await ClassifyClaimedAsync(classifier, blob, blobRef, properties, invocationId, cancellationToken).ConfigureAwait(false);
             if (result.Entity is null)
             {
                 await _results.ReleaseClaimAsync(claimed, cancellationToken).ConfigureAwait(false);
@@ -188,6 +199,7 @@ public sealed class ClassificationPipeline
     private sealed record ClassifyResult(ResultEntity? Entity, Classification? Classification, string? SkipReason);
 
     private async Task<ClassifyResult> ClassifyClaimedAsync(
+        IImageClassifier classifier,
         BlobClient blob, BlobRef blobRef, BlobProperties properties, string invocationId, CancellationToken cancellationToken)
     {
         var name = LogSanitizer.Clean(blob.Name);
@@ -206,7 +218,6 @@ public sealed class ClassificationPipeline
                 ImageRejectionReason.TooLarge, $"The blob has {length} bytes; the limit is {_options.MaxImageBytes}."));
         }
 
-        var classifier = await _model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
         var buffer = ArrayPool<byte>.Shared.Rent((int)length);
         try
         {

@@ -131,9 +131,11 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
     }
 
     /// <summary>
-    /// Replaces the claimed row with the final result and moves the label index entry: the new index row is written
-    /// first, the result (conditional on our claim) second, the old index row deleted last. Returns false when the
-    /// claim was lost to another invocation, in which case nothing of ours remains.
+    /// Replaces the claimed row with the final result and moves the label index entry: the result (conditional on our
+    /// claim) is written first, naming its index row; the index row second; the old index row is deleted last.
+    /// Returns false when the claim was lost to another invocation, in which case nothing of ours was written.
+    /// A process killed between the two writes leaves a result whose index row is missing, never an index row without
+    /// a result: the redelivery finds the result and <see cref="RepairIndexAsync"/> writes the row it names.
     /// </summary>
     public async Task<bool> CompleteAsync(ResultEntity claimed, ResultEntity result, CancellationToken cancellationToken)
     {
@@ -142,25 +144,10 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
         result.PartitionKey = claimed.PartitionKey;
         result.RowKey = claimed.RowKey;
 
-        LabelIndexEntity? indexRow = null;
         if (result.Status == ResultStatus.Succeeded && result.Top1Label is { } label)
         {
-            indexRow = new LabelIndexEntity
-            {
-                PartitionKey = TableKeys.ForLabel(label),
-                RowKey = TableKeys.ForLabelIndexRow(result.ProcessedAt ?? time.GetUtcNow(), result.PartitionKey, result.RowKey),
-                Container = result.Container,
-                BlobName = result.BlobName,
-                BlobETag = result.BlobETag,
-                Label = label,
-                ClassIndex = result.Top1Index ?? -1,
-                Probability = result.Top1Probability ?? 0,
-                ModelVariant = result.ModelVariant,
-                ProcessedAt = result.ProcessedAt ?? time.GetUtcNow(),
-            };
-            await _index.UpsertEntityAsync(indexRow, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            result.IndexPartitionKey = indexRow.PartitionKey;
-            result.IndexRowKey = indexRow.RowKey;
+            result.IndexPartitionKey = TableKeys.ForLabel(label);
+            result.IndexRowKey = TableKeys.ForLabelIndexRow(result.ProcessedAt ??= time.GetUtcNow(), result.PartitionKey, result.RowKey);
         }
 
         bool hasOld = claimed.IndexPartitionKey is not null && claimed.IndexRowKey is not null
@@ -179,16 +166,40 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
-            if (indexRow is not null)
-            {
-                await DeleteIndexRowAsync(indexRow.PartitionKey, indexRow.RowKey, cancellationToken).ConfigureAwait(false);
-            }
-
             return false;
         }
 
-        await CleanupSupersededAsync(result, cancellationToken).ConfigureAwait(false);
+        await RepairIndexAsync(result, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Makes the label index agree with a final result: writes the index row the result names (idempotent: the row is
+    /// derived from the result alone) and deletes an earlier version's row the result still remembers.
+    /// </summary>
+    public async Task RepairIndexAsync(ResultEntity result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.Status == ResultStatus.Succeeded && result.IndexPartitionKey is { } partitionKey && result.IndexRowKey is { } rowKey
+            && result.Top1Label is { } label)
+        {
+            var indexRow = new LabelIndexEntity
+            {
+                PartitionKey = partitionKey,
+                RowKey = rowKey,
+                Container = result.Container,
+                BlobName = result.BlobName,
+                BlobETag = result.BlobETag,
+                Label = label,
+                ClassIndex = result.Top1Index ?? -1,
+                Probability = result.Top1Probability ?? 0,
+                ModelVariant = result.ModelVariant,
+                ProcessedAt = result.ProcessedAt ?? time.GetUtcNow(),
+            };
+            await _index.UpsertEntityAsync(indexRow, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+
+        await CleanupSupersededAsync(result, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes an earlier version's index row left behind (by this write or by a crash before it).</summary>

@@ -41,14 +41,31 @@ public sealed class BlobTagger(ILogger<BlobTagger> logger)
         };
     }
 
+    /// <summary>The tags for a stored result (to repair a blob whose tagging was cut off by a crash).</summary>
+    public static Dictionary<string, string> TagsFor(Results.ResultEntity result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [LabelKey] = SanitizeValue(result.Top1Label ?? ""),
+            [ClassIndexKey] = (result.Top1Index ?? -1).ToString(CultureInfo.InvariantCulture),
+            [ProbabilityKey] = ((float)(result.Top1Probability ?? 0)).ToString("0.0000", CultureInfo.InvariantCulture),
+            [ModelKey] = SanitizeValue(result.ModelVariant ?? ""),
+        };
+    }
+
     /// <summary>
     /// Sets our tags on the blob version that was classified. Returns false (and logs) when the tags could not be
     /// written for a reason retrying will not fix: the blob changed or vanished, or it already carries 10 foreign tags.
     /// </summary>
-    public async Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, Classification classification, CancellationToken cancellationToken)
+    public Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, Classification classification, CancellationToken cancellationToken) =>
+        TagAsync(blob, etag, existingTagCount, TagsFor(classification), cancellationToken);
+
+    /// <summary>Sets <paramref name="ours"/> (from <see cref="TagsFor(Classification)"/> or <see cref="TagsFor(Results.ResultEntity)"/>), keeping foreign tags.</summary>
+    public async Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, IReadOnlyDictionary<string, string> ours, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
-        var ours = TagsFor(classification);
+        ArgumentNullException.ThrowIfNull(ours);
         try
         {
             var conditions = new BlobRequestConditions { IfMatch = new ETag(etag) };

@@ -40,7 +40,8 @@ public sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Images classified by the engine since start-up (the warm-up image excluded).</summary>
     public int Inferences => (_counting?.Calls ?? 0) - 1;
 
-    public static async Task<PipelineHarness> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? settings = null)
+    public static async Task<PipelineHarness> StartAsync(
+        AzuriteFixture azurite, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(azurite);
         await azurite.ResetAsync();
@@ -67,6 +68,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             harness!._counting = counting;
             return counting;
         });
+        configureServices?.Invoke(builder.Services);
         var host = builder.Build();
         harness = new PipelineHarness(host);
         await host.StartAsync();
