@@ -148,6 +148,83 @@ internal static class ImageFormatSniffer
     public static bool IsAnimatedWebp(ReadOnlySpan<byte> data) =>
         data.Length >= 21 && data.Slice(12, 4).SequenceEqual("VP8X"u8) && (data[20] & 0x02) != 0;
 
+    /// <summary>
+    /// Checks what ImageSharp's WebP decoder trusts but libwebp (PIL) verifies: the VP8X canvas of a still image is the
+    /// size of its bitstream, and a lossy (VP8) key frame's first partition is long enough to hold a mode for every
+    /// macroblock. ImageSharp decodes a frame without noticing that its data ran out and never polls the cancellation
+    /// token while doing so, so without this a 200-byte file declaring 7008×2050 pixels cost seconds of CPU that the
+    /// decode timeout could not stop (found by fuzzing; libwebp refuses it at the first macroblock row).
+    /// </summary>
+    public static bool IsConsistentWebp(ReadOnlySpan<byte> data)
+    {
+        (int Width, int Height)? canvas = null;
+        int pos = 12;
+        while (pos + 8 <= data.Length)
+        {
+            var fourCc = data.Slice(pos, 4);
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data[(pos + 4)..]);
+            if (size > (uint)(data.Length - pos - 8))
+            {
+                return false;
+            }
+
+            var chunk = data.Slice(pos + 8, (int)size);
+            if (fourCc.SequenceEqual("VP8X"u8))
+            {
+                if (chunk.Length < 10)
+                {
+                    return false;
+                }
+
+                canvas = (ReadUInt24(chunk[4..]) + 1, ReadUInt24(chunk[7..]) + 1);
+            }
+            else if (fourCc.SequenceEqual("VP8 "u8) || fourCc.SequenceEqual("VP8L"u8))
+            {
+                var frame = fourCc[3] == (byte)'L' ? ReadVp8LSize(chunk) : ReadVp8Size(chunk);
+                return frame is { } f && (canvas is null || canvas == f);
+            }
+
+            pos += 8 + (int)size + (int)(size & 1); // chunks are padded to an even length
+        }
+
+        return false; // no image data
+    }
+
+    private static int ReadUInt24(ReadOnlySpan<byte> data) => data[0] | (data[1] << 8) | (data[2] << 16);
+
+    private static (int, int)? ReadVp8LSize(ReadOnlySpan<byte> chunk)
+    {
+        if (chunk.Length < 5 || chunk[0] != 0x2F)
+        {
+            return null;
+        }
+
+        uint bits = BinaryPrimitives.ReadUInt32LittleEndian(chunk[1..]);
+        return ((int)(bits & 0x3FFF) + 1, (int)((bits >> 14) & 0x3FFF) + 1);
+    }
+
+    private static (int, int)? ReadVp8Size(ReadOnlySpan<byte> chunk)
+    {
+        // RFC 6386 §9.1: a 3-byte frame tag (bit 0 clear for a key frame, bits 5–23 the first partition's length),
+        // the start code 9D 01 2A, then 14-bit width and height each with a 2-bit scale.
+        if (chunk.Length < 10 || (chunk[0] & 1) != 0 || chunk[3] != 0x9D || chunk[4] != 0x01 || chunk[5] != 0x2A)
+        {
+            return null;
+        }
+
+        int firstPartition = ReadUInt24(chunk) >> 5;
+        int width = BinaryPrimitives.ReadUInt16LittleEndian(chunk[6..]) & 0x3FFF;
+        int height = BinaryPrimitives.ReadUInt16LittleEndian(chunk[8..]) & 0x3FFF;
+        long macroblocks = (long)((width + 15) / 16) * ((height + 15) / 16);
+
+        // The first partition codes each macroblock's luma and chroma modes with fixed key-frame probabilities
+        // (RFC 6386 §11.2): at least about 2.4 bits a macroblock whatever the content. Requiring 1 bit leaves a wide
+        // margin for valid files and still refuses a header that promises far more pixels than its data can hold.
+        bool fits = 10L + firstPartition <= chunk.Length;
+        bool plausible = firstPartition * 8L >= macroblocks;
+        return fits && plausible ? (width, height) : null;
+    }
+
     /// <summary>A PNG is complete when its chunks, each inside the file, lead to IEND.</summary>
     public static bool IsCompletePng(ReadOnlySpan<byte> data)
     {

@@ -240,6 +240,12 @@ public sealed class ImagePreprocessor
             throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
         }
 
+        if (format == ImageFormatKind.Webp && !ImageFormatSniffer.IsConsistentWebp(encoded))
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.Corrupt, "The webp frame is inconsistent with its canvas or too short for its size.");
+        }
+
         return new Header(
             format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata),
             jpeg.ChromaSubsampling);
