@@ -38,9 +38,10 @@ internal static class FuzzTarget
         {
             ImageInfo hub = s_preprocessor.Preprocess(input, s_hubTensor, s_hub);
             ImageInfo small = s_preprocessor.Preprocess(input, s_smallTensor, s_paperSmall);
-            if (hub != small)
+            ImageInfo header = ImagePreprocessor.Identify(input, Limits);
+            if (hub != small || hub != header)
             {
-                throw new InvalidOperationException($"The same bytes identified as {hub} and then as {small}.");
+                throw new InvalidOperationException($"The same bytes identified as {hub}, {small} and (header only) {header}.");
             }
 
             CheckFinite(s_hubTensor);

@@ -27,7 +27,7 @@ internal static class Replay
 
             // A dedicated thread so a hang is reported instead of stalling the triage; the process ends after it.
             var run = Task.Factory.StartNew(() => FuzzTarget.Execute(bytes), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            if (!run.Wait(s_hang))
+            if (Task.WaitAny([run], s_hang) < 0) // WaitAny, unlike Wait, does not throw when the run faulted
             {
                 output.WriteLine($"HANG      >{s_hang.TotalSeconds:F0} s  {file}");
                 output.Flush();
@@ -48,7 +48,7 @@ internal static class Replay
             else if (run.Result is { } rejection)
             {
                 rejected++;
-                output.WriteLine($"rejected {time} ms  {file}  {rejection.Code}{tag}");
+                output.WriteLine($"rejected {time} ms  {file}  {rejection.Code}{tag}  {rejection.Message}");
             }
             else
             {

@@ -253,8 +253,19 @@ public sealed class ImagePreprocessor
 
     private static ushort ReadOrientation(ImageMetadata? metadata)
     {
-        var value = metadata?.ExifProfile?.GetValue(ExifTag.Orientation);
-        return value?.Value ?? 1;
+        // ImageSharp parses the EXIF block lazily, on this first read, and a malformed one throws from inside its
+        // reader (ArgumentOutOfRangeException for an entry whose value lies outside the block: found by fuzzing).
+        // The pixels do not depend on EXIF and PIL ignores the block, so an unreadable one means "no orientation"
+        // rather than a rejected image.
+        try
+        {
+            var value = metadata?.ExifProfile?.GetValue(ExifTag.Orientation);
+            return value?.Value ?? 1;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return 1;
+        }
     }
 
     private static PngBitDepth? ReadPngBitDepth(ImageFormatKind format, ImageMetadata? metadata) =>
