@@ -225,6 +225,65 @@ internal static class ImageFormatSniffer
         return fits && plausible ? (width, height) : null;
     }
 
+    /// <summary>
+    /// An uncompressed BMP (BI_RGB, or bit fields) is complete when the file holds every row its header declares.
+    /// ImageSharp decodes the missing rows as zeros and PIL refuses the file as truncated; left alone, 56 bytes
+    /// declaring 4624×5876 pixels were accepted as an image after half a second of decoding (found by fuzzing).
+    /// Run-length and other encodings cannot be sized from the header and are left to the decoder.
+    /// </summary>
+    public static bool IsCompleteBmp(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 18)
+        {
+            return false;
+        }
+
+        uint dibSize = BinaryPrimitives.ReadUInt32LittleEndian(data[14..]);
+        long offset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
+        long width, height;
+        int bitsPerPixel;
+        uint compression = 0;
+        if (dibSize == 12)
+        {
+            // OS/2 1.x core header: 16-bit width and height, then planes and bit count.
+            if (data.Length < 26)
+            {
+                return false;
+            }
+
+            width = BinaryPrimitives.ReadUInt16LittleEndian(data[18..]);
+            height = BinaryPrimitives.ReadUInt16LittleEndian(data[20..]);
+            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[24..]);
+        }
+        else
+        {
+            if (data.Length < 14 + Math.Min(dibSize, 40u))
+            {
+                return false;
+            }
+
+            width = BinaryPrimitives.ReadInt32LittleEndian(data[18..]);
+            height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..])); // negative: rows top-down
+            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[28..]);
+            if (dibSize >= 20)
+            {
+                compression = BinaryPrimitives.ReadUInt32LittleEndian(data[30..]);
+            }
+        }
+
+        // 3 and 6 are bit fields in Windows headers but Huffman and RLE24 in OS/2 2.x ones (16 and 64 bytes).
+        bool uncompressed = compression == 0 || (compression is 3 or 6 && dibSize is not (16 or 64));
+        if (!uncompressed || bitsPerPixel is not (1 or 2 or 4 or 8 or 16 or 24 or 32) || width < 1 || height < 1)
+        {
+            return true;
+        }
+
+        // Rows are padded to 4 bytes; the last one is allowed to end without its padding.
+        long stride = ((width * bitsPerPixel) + 31) / 32 * 4;
+        long needed = offset + (stride * (height - 1)) + (((width * bitsPerPixel) + 7) / 8);
+        return needed <= data.Length;
+    }
+
     /// <summary>A PNG is complete when its chunks, each inside the file, lead to IEND.</summary>
     public static bool IsCompletePng(ReadOnlySpan<byte> data)
     {

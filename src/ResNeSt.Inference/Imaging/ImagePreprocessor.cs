@@ -233,6 +233,7 @@ public sealed class ImagePreprocessor
         {
             ImageFormatKind.Jpeg => jpeg.Complete,
             ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
+            ImageFormatKind.Bmp => ImageFormatSniffer.IsCompleteBmp(encoded),
             _ => true,
         };
         if (!complete)
