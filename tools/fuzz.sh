@@ -71,7 +71,9 @@ dictionary() {
     for d in jpeg png gif webp bmp exif; do
         [[ -f $dir/$d.dict ]] && grep -v '^#' "$dir/$d.dict" | sed "s/^\([a-zA-Z_0-9]*\)=/${d}_\1=/" >>"$out"
     done
-    [[ -s $out ]] && echo "-x $out" || true
+    if [[ -s $out ]]; then
+        echo "-x $out"
+    fi
 }
 
 stats() {
@@ -85,7 +87,7 @@ stats() {
     local crashes hangs
     crashes=$(find "$findings/default/crashes" -type f -name 'id:*' 2>/dev/null | wc -l)
     hangs=$(find "$findings/default/hangs" -type f -name 'id:*' 2>/dev/null | wc -l)
-    echo "files            $crashes crashes, $hangs hangs under $findings/default"
+    echo "files            $crashes crashes, $hangs hangs under $findings/default (earlier runs' in $work/kept)"
 }
 
 run() {
@@ -94,6 +96,14 @@ run() {
     build
     [[ -d $seeds ]] || seed
     mkdir -p "$findings"
+    # A resumed afl-fuzz empties crashes/ and hangs/: keep what the last run found.
+    local previous
+    for previous in "$findings"/default/crashes "$findings"/default/hangs; do
+        if compgen -G "$previous/id:*" >/dev/null; then
+            mkdir -p "$work/kept/$(basename "$previous")"
+            cp -n "$previous"/id:* "$work/kept/$(basename "$previous")/"
+        fi
+    done
     local dict
     dict=$(dictionary)
     # AFL_SKIP_BIN_CHECK: the instrumentation is in the .NET assemblies, not in the dotnet host AFL starts.

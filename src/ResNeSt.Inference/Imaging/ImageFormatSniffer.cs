@@ -226,12 +226,13 @@ internal static class ImageFormatSniffer
     }
 
     /// <summary>
-    /// An uncompressed BMP (BI_RGB, or bit fields) is complete when the file holds every row its header declares.
+    /// An uncompressed BMP (BI_RGB, or bit fields) is whole when its pixel depth is a real one and the file holds every
+    /// row its header declares.
     /// ImageSharp decodes the missing rows as zeros and PIL refuses the file as truncated; left alone, 56 bytes
     /// declaring 4624×5876 pixels were accepted as an image after half a second of decoding (found by fuzzing).
     /// Run-length and other encodings cannot be sized from the header and are left to the decoder.
     /// </summary>
-    public static bool IsCompleteBmp(ReadOnlySpan<byte> data)
+    public static bool IsWholeBmp(ReadOnlySpan<byte> data)
     {
         if (data.Length < 18)
         {
@@ -273,9 +274,16 @@ internal static class ImageFormatSniffer
 
         // 3 and 6 are bit fields in Windows headers but Huffman and RLE24 in OS/2 2.x ones (16 and 64 bytes).
         bool uncompressed = compression == 0 || (compression is 3 or 6 && dibSize is not (16 or 64));
-        if (!uncompressed || bitsPerPixel is not (1 or 2 or 4 or 8 or 16 or 24 or 32) || width < 1 || height < 1)
+        if (!uncompressed || width < 1 || height < 1)
         {
             return true;
+        }
+
+        // ImageSharp makes something of any bit count (the fuzzer had 61441 bits a pixel decode as 5 megapixels from
+        // 63 bytes); PIL refuses all but the real depths.
+        if (bitsPerPixel is not (1 or 2 or 4 or 8 or 16 or 24 or 32))
+        {
+            return false;
         }
 
         // Rows are padded to 4 bytes; the last one is allowed to end without its padding.

@@ -233,12 +233,17 @@ public sealed class ImagePreprocessor
         {
             ImageFormatKind.Jpeg => jpeg.Complete,
             ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
-            ImageFormatKind.Bmp => ImageFormatSniffer.IsCompleteBmp(encoded),
             _ => true,
         };
         if (!complete)
         {
             throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
+        }
+
+        if (format == ImageFormatKind.Bmp && !ImageFormatSniffer.IsWholeBmp(encoded))
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.Corrupt, "The bmp pixel data is shorter than its header declares, or its pixel depth is not a real one.");
         }
 
         if (format == ImageFormatKind.Webp && !ImageFormatSniffer.IsConsistentWebp(encoded))

@@ -67,6 +67,17 @@ public sealed class BmpTruncationTests
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(22), -5876); // top-down, as the fuzzer had it
         var ex = Assert.Throws<ImageRejectedException>(() => Accept(bytes));
         Assert.Equal(ImageRejectionReason.Corrupt, ex.Reason);
-        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("shorter", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(61441)]
+    public void Pixel_depth_that_is_not_a_real_one_is_corrupt(int bitsPerPixel)
+    {
+        var bytes = Bmp(BmpBitsPerPixel.Pixel24, 4, 4);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(28), (ushort)bitsPerPixel);
+        Assert.Equal(ImageRejectionReason.Corrupt, Assert.Throws<ImageRejectedException>(() => Accept(bytes)).Reason);
     }
 }
