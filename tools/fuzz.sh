@@ -120,7 +120,8 @@ run() {
 
 replay() {
     (($# > 0)) || die "replay PATH..."
-    [[ -f $plain/ResNeSt.Fuzz.dll ]] || dotnet publish "$project" -c Release -o "$plain" --nologo -v quiet
+    # Always from the current sources: triage against a stale build would blame fixed code.
+    dotnet publish "$project" -c Release -o "$plain" --nologo -v quiet >&2
     dotnet "$plain/ResNeSt.Fuzz.dll" replay "$@"
 }
 
