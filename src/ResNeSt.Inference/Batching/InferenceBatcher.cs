@@ -174,7 +174,7 @@ public sealed class InferenceBatcher : IAsyncDisposable
                 if (_disposed)
                 {
                     _free.Writer.TryWrite(fresh);
-                    throw new ObjectDisposedException(nameof(InferenceBatcher));
+                    throw new ObjectDisposedException(typeof(InferenceBatcher).FullName);
                 }
 
                 if (TryReserveInOpenBatch(out var reserved))

@@ -204,56 +204,6 @@ internal static class ImageFormatSniffer
     }
 
     /// <summary>
-    /// A BMP is complete when its pixel data starts inside the file and, uncompressed, all its rows are there (ImageSharp
-    /// reads missing rows as black). RLE and embedded JPEG/PNG data have no fixed length; their decoders see the end.
-    /// </summary>
-    public static bool IsCompleteBmp(ReadOnlySpan<byte> data)
-    {
-        uint pixelOffset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
-        uint dibSize = BinaryPrimitives.ReadUInt32LittleEndian(data[14..]);
-        long width, height;
-        int bitsPerPixel;
-        uint compression = 0;
-        if (dibSize == 12)
-        {
-            if (data.Length < 26)
-            {
-                return false;
-            }
-
-            width = BinaryPrimitives.ReadUInt16LittleEndian(data[18..]);
-            height = BinaryPrimitives.ReadUInt16LittleEndian(data[20..]);
-            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[24..]);
-        }
-        else
-        {
-            if (data.Length < 34)
-            {
-                return false;
-            }
-
-            width = BinaryPrimitives.ReadInt32LittleEndian(data[18..]);
-            height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..]));
-            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[28..]);
-            compression = BinaryPrimitives.ReadUInt32LittleEndian(data[30..]);
-        }
-
-        if (pixelOffset >= data.Length)
-        {
-            return false;
-        }
-
-        bool rows = compression is 0 or 3 or 6; // RGB, BITFIELDS, ALPHABITFIELDS
-        if (!rows || width <= 0 || bitsPerPixel is not (1 or 2 or 4 or 8 or 16 or 24 or 32 or 64))
-        {
-            return true; // not a plain row layout; the decoder judges it
-        }
-
-        long stride = ((width * bitsPerPixel) + 31) / 32 * 4;
-        return pixelOffset + (stride * height) <= data.Length;
-    }
-
-    /// <summary>
     /// A WebP is complete when the RIFF container's declared size fits in the file and every chunk in it fits in the
     /// container (ImageSharp decodes a VP8 frame cut to a few bytes into an image of noise).
     /// </summary>
@@ -281,6 +231,156 @@ internal static class ImageFormatSniffer
         data.Length >= 30 && data.Slice(12, 4).SequenceEqual("VP8X"u8)
             ? (1 + (data[24] | (data[25] << 8) | (data[26] << 16)), 1 + (data[27] | (data[28] << 8) | (data[29] << 16)))
             : null;
+
+    /// <summary>
+    /// Checks what ImageSharp's WebP decoder trusts but libwebp (PIL) verifies: the VP8X canvas of a still image is the
+    /// size of its bitstream, and a lossy (VP8) key frame's first partition is long enough to hold a mode for every
+    /// macroblock. ImageSharp decodes a frame without noticing that its data ran out and never polls the cancellation
+    /// token while doing so, so without this a 200-byte file declaring 7008×2050 pixels cost seconds of CPU that the
+    /// decode timeout could not stop (found by fuzzing; libwebp refuses it at the first macroblock row).
+    /// </summary>
+    public static bool IsConsistentWebp(ReadOnlySpan<byte> data)
+    {
+        (int Width, int Height)? canvas = null;
+        int pos = 12;
+        while (pos + 8 <= data.Length)
+        {
+            var fourCc = data.Slice(pos, 4);
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data[(pos + 4)..]);
+            if (size > (uint)(data.Length - pos - 8))
+            {
+                return false;
+            }
+
+            var chunk = data.Slice(pos + 8, (int)size);
+            if (fourCc.SequenceEqual("VP8X"u8))
+            {
+                if (chunk.Length < 10)
+                {
+                    return false;
+                }
+
+                canvas = (ReadUInt24(chunk[4..]) + 1, ReadUInt24(chunk[7..]) + 1);
+            }
+            else if (fourCc.SequenceEqual("VP8 "u8) || fourCc.SequenceEqual("VP8L"u8))
+            {
+                var frame = fourCc[3] == (byte)'L' ? ReadVp8LSize(chunk) : ReadVp8Size(chunk);
+                return frame is { } f && (canvas is null || canvas == f);
+            }
+
+            pos += 8 + (int)size + (int)(size & 1); // chunks are padded to an even length
+        }
+
+        return false; // no image data
+    }
+
+    private static int ReadUInt24(ReadOnlySpan<byte> data) => data[0] | (data[1] << 8) | (data[2] << 16);
+
+    private static (int, int)? ReadVp8LSize(ReadOnlySpan<byte> chunk)
+    {
+        if (chunk.Length < 5 || chunk[0] != 0x2F)
+        {
+            return null;
+        }
+
+        uint bits = BinaryPrimitives.ReadUInt32LittleEndian(chunk[1..]);
+        return ((int)(bits & 0x3FFF) + 1, (int)((bits >> 14) & 0x3FFF) + 1);
+    }
+
+    private static (int, int)? ReadVp8Size(ReadOnlySpan<byte> chunk)
+    {
+        // RFC 6386 §9.1: a 3-byte frame tag (bit 0 clear for a key frame, bits 5–23 the first partition's length),
+        // the start code 9D 01 2A, then 14-bit width and height each with a 2-bit scale.
+        if (chunk.Length < 10 || (chunk[0] & 1) != 0 || chunk[3] != 0x9D || chunk[4] != 0x01 || chunk[5] != 0x2A)
+        {
+            return null;
+        }
+
+        int firstPartition = ReadUInt24(chunk) >> 5;
+        int width = BinaryPrimitives.ReadUInt16LittleEndian(chunk[6..]) & 0x3FFF;
+        int height = BinaryPrimitives.ReadUInt16LittleEndian(chunk[8..]) & 0x3FFF;
+        long macroblocks = (long)((width + 15) / 16) * ((height + 15) / 16);
+
+        // The first partition codes each macroblock's luma and chroma modes with fixed key-frame probabilities
+        // (RFC 6386 §11.2): at least about 2.4 bits a macroblock whatever the content. Requiring 1 bit leaves a wide
+        // margin for valid files and still refuses a header that promises far more pixels than its data can hold.
+        bool fits = 10L + firstPartition <= chunk.Length;
+        bool plausible = firstPartition * 8L >= macroblocks;
+        return fits && plausible ? (width, height) : null;
+    }
+
+    /// <summary>
+    /// A BMP is whole when its pixel data starts inside the file and, uncompressed (BI_RGB, or bit fields), its pixel
+    /// depth is a real one and the file holds every row its header declares.
+    /// ImageSharp decodes the missing rows as zeros and PIL refuses the file as truncated; left alone, 56 bytes
+    /// declaring 4624×5876 pixels were accepted as an image after half a second of decoding (found by fuzzing).
+    /// Run-length and other encodings cannot be sized from the header and are left to the decoder.
+    /// </summary>
+    public static bool IsWholeBmp(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 18)
+        {
+            return false;
+        }
+
+        uint dibSize = BinaryPrimitives.ReadUInt32LittleEndian(data[14..]);
+        long offset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
+        long width, height;
+        int bitsPerPixel;
+        uint compression = 0;
+        if (dibSize == 12)
+        {
+            // OS/2 1.x core header: 16-bit width and height, then planes and bit count.
+            if (data.Length < 26)
+            {
+                return false;
+            }
+
+            width = BinaryPrimitives.ReadUInt16LittleEndian(data[18..]);
+            height = BinaryPrimitives.ReadUInt16LittleEndian(data[20..]);
+            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[24..]);
+        }
+        else
+        {
+            if (data.Length < 14 + Math.Min(dibSize, 40u))
+            {
+                return false;
+            }
+
+            width = BinaryPrimitives.ReadInt32LittleEndian(data[18..]);
+            height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..])); // negative: rows top-down
+            bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[28..]);
+            if (dibSize >= 20)
+            {
+                compression = BinaryPrimitives.ReadUInt32LittleEndian(data[30..]);
+            }
+        }
+
+        // Every encoding's pixel data, compressed or not, starts inside the file.
+        if (offset >= data.Length)
+        {
+            return false;
+        }
+
+        // 3 and 6 are bit fields in Windows headers but Huffman and RLE24 in OS/2 2.x ones (16 and 64 bytes).
+        bool uncompressed = compression == 0 || (compression is 3 or 6 && dibSize is not (16 or 64));
+        if (!uncompressed || width < 1 || height < 1)
+        {
+            return true;
+        }
+
+        // ImageSharp makes something of any bit count (the fuzzer had 61441 bits a pixel decode as 5 megapixels from
+        // 63 bytes); PIL refuses all but the real depths.
+        if (bitsPerPixel is not (1 or 2 or 4 or 8 or 16 or 24 or 32))
+        {
+            return false;
+        }
+
+        // Rows are padded to 4 bytes; the last one is allowed to end without its padding.
+        long stride = ((width * bitsPerPixel) + 31) / 32 * 4;
+        long needed = offset + (stride * (height - 1)) + (((width * bitsPerPixel) + 7) / 8);
+        return needed <= data.Length;
+    }
 
     /// <summary>A PNG is complete when its chunks, each inside the file, lead to IEND.</summary>
     public static bool IsCompletePng(ReadOnlySpan<byte> data)

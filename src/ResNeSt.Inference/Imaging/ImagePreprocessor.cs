@@ -207,13 +207,17 @@ public sealed class ImagePreprocessor
             ImageFormatKind.Jpeg => jpeg.Complete,
             ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
             ImageFormatKind.Gif => ImageFormatSniffer.IsCompleteGif(encoded),
-            ImageFormatKind.Bmp => ImageFormatSniffer.IsCompleteBmp(encoded),
+            ImageFormatKind.Bmp => ImageFormatSniffer.IsWholeBmp(encoded),
             ImageFormatKind.Webp => ImageFormatSniffer.IsCompleteWebp(encoded),
             _ => true,
         };
         if (!complete)
         {
-            throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} data is truncated.");
+            throw new ImageRejectedException(
+                ImageRejectionReason.Corrupt,
+                format == ImageFormatKind.Bmp
+                    ? "The bmp pixel data is shorter than its header declares, or its pixel depth is not a real one."
+                    : $"The {name} data is truncated.");
         }
 
         IImageInfo info;
@@ -255,6 +259,12 @@ public sealed class ImagePreprocessor
                 $"The webp canvas is {canvas.Width}×{canvas.Height} but its image is {width}×{height}.");
         }
 
+        if (format == ImageFormatKind.Webp && !ImageFormatSniffer.IsConsistentWebp(encoded))
+        {
+            throw new ImageRejectedException(
+                ImageRejectionReason.Corrupt, "The webp frame is inconsistent with its canvas or too short for its size.");
+        }
+
         return new Header(
             format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata),
             jpeg.ChromaSubsampling);
@@ -262,8 +272,19 @@ public sealed class ImagePreprocessor
 
     private static ushort ReadOrientation(ImageMetadata? metadata)
     {
-        var value = metadata?.ExifProfile?.GetValue(ExifTag.Orientation);
-        return value?.Value ?? 1;
+        // ImageSharp parses the EXIF block lazily, on this first read, and a malformed one throws from inside its
+        // reader (ArgumentOutOfRangeException for an entry whose value lies outside the block: found by fuzzing).
+        // The pixels do not depend on EXIF and PIL ignores the block, so an unreadable one means "no orientation"
+        // rather than a rejected image.
+        try
+        {
+            var value = metadata?.ExifProfile?.GetValue(ExifTag.Orientation);
+            return value?.Value ?? 1;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return 1;
+        }
     }
 
     private static PngBitDepth? ReadPngBitDepth(ImageFormatKind format, ImageMetadata? metadata) =>
