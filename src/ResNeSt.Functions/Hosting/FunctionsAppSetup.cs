@@ -11,6 +11,8 @@ public static class FunctionsAppSetup
     {
         // One classifier (model session + batcher) per worker process, loaded and warmed up by a hosted service at
         // start-up; every trigger shares it, so concurrent uploads coalesce into large batches.
-        return services.AddClassificationPipeline(configuration);
+        services.AddClassificationPipeline(configuration);
+        services.AddResNeStTelemetry(configuration);
+        return services;
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
@@ -61,6 +62,8 @@ public static class PipelineServiceCollectionExtensions
         });
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<PipelineTelemetry>();
         services.AddSingleton(classifierFactory);
         services.AddSingleton<PipelineStorage>();
         services.AddSingleton<ResultStore>();
