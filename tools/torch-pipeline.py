@@ -5,7 +5,7 @@ Normalize -> model -> softmax) around the ResNeSt module of tools/make-checkpoin
 It is what `resnest classify` and `resnest bench` are compared against. Runs on Debian's PyTorch 1.13 (CPU) and on a
 GPU machine's PyTorch 2.x (`--device cuda`).
 
-  checkpoint --variant resnest50 --seed 1 --output W.pth
+  checkpoint --variant resnest50 --seed 1 --output W.pth [--compact] [--crop S]
       a full-size official-layout checkpoint with random weights whose BatchNorm statistics are calibrated on the
       sample images (so activations stay in range and the logits are spread out, like a trained network's)
   classify --checkpoint W.pth [--variant resnest50] [--crop 224] [--device cpu|cuda] [--top 5] FILE...
@@ -37,8 +37,11 @@ STD = (0.229, 0.224, 0.225)
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 
+VARIANTS = dict(fixtures.OFFICIAL, reduced=(fixtures.REDUCED_BLOCKS, fixtures.REDUCED_STEM))
+
+
 def build(variant):
-    blocks, stem = fixtures.OFFICIAL[variant]
+    blocks, stem = VARIANTS[variant]
     return fixtures.ResNeSt(blocks, stem)
 
 
@@ -71,10 +74,19 @@ def cmd_checkpoint(args):
     torch.manual_seed(args.seed)
     g = torch.Generator().manual_seed(args.seed)
     model = build(args.variant)
+    views = {}
     with torch.no_grad():
         # Classifier: a wider spread than the default init, so top-5 gaps are far above float rounding.
         model.fc.weight.normal_(0, 0.05, generator=g)
         model.fc.bias.normal_(0, 0.5, generator=g)
+        if args.compact:
+            # Every convolution and the classifier become float16 strided views of one small shared storage, so the
+            # checkpoint stays a few hundred KB (small enough to commit as a CI fixture) while each weight differs.
+            base = (torch.randn(1 << 17, generator=g) * 0.05).half()
+            for key, t in model.state_dict().items():
+                if t.dim() >= 2:
+                    views[key] = fixtures.strided_view(base, list(t.shape), int(torch.randint(0, 1 << 30, (1,), generator=g)), g)
+                    t.copy_(views[key].float())
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
@@ -94,7 +106,8 @@ def cmd_checkpoint(args):
                 m.running_mean.add_(torch.randn(m.num_features, generator=g) * 0.05 * m.running_var.sqrt())
                 m.running_var.mul_(torch.rand(m.num_features, generator=g) * 0.2 + 0.9)
     model.eval()
-    torch.save(model.state_dict(), args.output)
+    state = model.state_dict()
+    torch.save(type(state)((k, views.get(k, t)) for k, t in state.items()), args.output)
     print(json.dumps({"checkpoint": args.output, "variant": args.variant, "seed": args.seed, "sha256": fixtures.sha256(args.output)}))
 
 
@@ -186,14 +199,15 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2, this machine's cores)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("checkpoint")
-    p.add_argument("--variant", default="resnest50", choices=sorted(fixtures.OFFICIAL))
+    p.add_argument("--variant", default="resnest50", choices=sorted(VARIANTS))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--crop", type=int, default=224)
     p.add_argument("--images", default=os.path.join(HERE, "..", "samples", "images"))
     p.add_argument("--output", required=True)
+    p.add_argument("--compact", action="store_true", help="weights as float16 views of one shared storage (tiny file)")
     p = sub.add_parser("classify")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--variant", default="resnest50", choices=sorted(fixtures.OFFICIAL))
+    p.add_argument("--variant", default="resnest50", choices=sorted(VARIANTS))
     p.add_argument("--crop", type=int, default=224)
     p.add_argument("--device", default="cpu")
     p.add_argument("--top", type=int, default=5)
@@ -201,7 +215,7 @@ def main():
     p = sub.add_parser("bench")
     p.add_argument("--images", required=True)
     p.add_argument("--checkpoint")
-    p.add_argument("--variant", default="resnest50", choices=sorted(fixtures.OFFICIAL))
+    p.add_argument("--variant", default="resnest50", choices=sorted(VARIANTS))
     p.add_argument("--crop", type=int, default=224)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seconds", type=float, default=10)
