@@ -75,6 +75,26 @@ public sealed class FunctionMetadataTests
     }
 
     [Fact]
+    public void Every_http_function_but_health_requires_a_function_key()
+    {
+        // Read from the generated metadata, so a new function added without thought is caught here too.
+        var http = s_functions.Value
+            .Select(f => (Name: f.Key, Binding: f.Value.GetProperty("bindings").EnumerateArray()
+                .SingleOrDefault(b => b.GetProperty("type").GetString() == "httpTrigger")))
+            .Where(f => f.Binding.ValueKind == JsonValueKind.Object)
+            .ToArray();
+        Assert.True(http.Length >= 6);
+        Assert.All(http, f => Assert.Equal(f.Name == HealthApi.Name ? "Anonymous" : "Function", f.Binding.GetProperty("authLevel").GetString()));
+    }
+
+    [Fact]
+    public void Host_emits_OpenTelemetry_so_the_workers_spans_and_the_hosts_share_one_trace()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_output, "host.json")));
+        Assert.Equal("OpenTelemetry", document.RootElement.GetProperty("telemetryMode").GetString());
+    }
+
+    [Fact]
     public void Host_loads_the_blob_and_queue_extensions()
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_output, "extensions.json")));

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using ResNeSt.Functions.Http;
 using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Serialization;
 
 namespace ResNeSt.Functions.Api;
@@ -23,40 +24,38 @@ public sealed class BatchesApi(BatchJobService jobs)
         ArgumentNullException.ThrowIfNull(request);
         if (request.ContentLength > MaxBodyBytes)
         {
-            return ApiResults.Problem(413, "Body too large", $"A batch request is at most {MaxBodyBytes} bytes.", "too_large");
+            return TooLarge();
+        }
+
+        // An empty body (no Content-Type needed) starts a job over the whole images container.
+        if (request.ContentLength != 0 && !ContentTypes.IsJson(request.ContentType))
+        {
+            return ApiResults.Problem(415, "Not JSON", "Send {\"prefix\": \"...\"} with Content-Type application/json.", "unsupported_media_type");
         }
 
         BatchRequest? body;
-        try
+        using (var raw = await BoundedBody.ReadAsync(request, MaxBodyBytes, cancellationToken).ConfigureAwait(false))
         {
-            using var limited = new MemoryStream();
-            var chunk = new byte[1024];
-            int read;
-            while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            if (raw.TooLarge)
             {
-                if (limited.Length + read > MaxBodyBytes)
-                {
-                    return ApiResults.Problem(413, "Body too large", $"A batch request is at most {MaxBodyBytes} bytes.", "too_large");
-                }
-
-                limited.Write(chunk, 0, read);
+                return TooLarge();
             }
 
-            body = limited.Length == 0 ? new BatchRequest("") : JsonSerializer.Deserialize(limited.ToArray(), PipelineJsonContext.Default.BatchRequest);
-        }
-        catch (JsonException ex)
-        {
-            return ApiResults.Problem(400, "Invalid body", $"Expected {{\"prefix\": \"...\"}}: {ex.Message}", "invalid_body");
+            try
+            {
+                body = raw.Length == 0 ? new BatchRequest("") : JsonSerializer.Deserialize(raw.Memory.Span, PipelineJsonContext.Default.BatchRequest);
+            }
+            catch (JsonException ex)
+            {
+                // The position is ours to give; the parser's message is not repeated.
+                return ApiResults.Problem(400, "Invalid body", $"Expected {{\"prefix\": \"...\"}} and nothing else (error at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).", "invalid_body");
+            }
         }
 
         var prefix = body?.Prefix ?? "";
-        try
+        if (BlobNameRules.Check(prefix, isPrefix: true) is { } problem)
         {
-            BatchJobService.ValidatePrefix(prefix);
-        }
-        catch (ArgumentException ex)
-        {
-            return ApiResults.Problem(400, "Invalid prefix", ex.Message, "invalid_prefix");
+            return ApiResults.Problem(400, "Invalid prefix", $"The prefix {problem}; it is a blob-name prefix inside the images container.", "invalid_prefix");
         }
 
         var job = await jobs.StartAsync(prefix, cancellationToken).ConfigureAwait(false);
@@ -82,4 +81,7 @@ public sealed class BatchesApi(BatchJobService jobs)
             ? ApiResults.Problem(404, "No such job", $"Batch job {id} does not exist.", "not_found")
             : ApiResults.Json(200, job, PipelineJsonContext.Default.BatchJobDocument);
     }
+
+    private static ProblemResult TooLarge() =>
+        ApiResults.Problem(413, "Body too large", $"A batch request is at most {MaxBodyBytes} bytes.", "too_large");
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -28,65 +27,34 @@ public sealed class ClassifyApi(ModelRuntime model, IOptions<PipelineOptions> op
             return TooLarge(max);
         }
 
-        if (request.ContentType is { Length: > 0 } contentType
-            && !contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase)
-            && !contentType.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase))
+        if (!ContentTypes.IsImage(request.ContentType))
         {
-            return ApiResults.Problem(415, "Not an image", $"Content-Type '{contentType}' is not an image; send the image bytes as image/* or application/octet-stream.", "unsupported_format");
+            return ApiResults.Problem(415, "Not an image", "Send the image bytes with Content-Type image/* or application/octet-stream.", "unsupported_media_type");
         }
 
-        // Read at most max + 1 bytes: the body is never buffered past the limit, even without a Content-Length.
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, request.ContentLength + 1 ?? 64 * 1024));
-        int length = 0;
+        using var body = await BoundedBody.ReadAsync(request, max, cancellationToken).ConfigureAwait(false);
+        if (body.TooLarge)
+        {
+            return TooLarge(max);
+        }
+
         try
         {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > max)
-                    {
-                        return TooLarge(max);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (long)buffer.Length * 2));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                int read = await request.Body.ReadAsync(buffer.AsMemory(length, (int)Math.Min(buffer.Length - length, max + 1 - length)), cancellationToken)
-                    .ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-                if (length > max)
-                {
-                    return TooLarge(max);
-                }
-            }
-
             var classifier = await model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
-            var classification = await classifier.ClassifyAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            var classification = await classifier.ClassifyAsync(body.Memory, cancellationToken).ConfigureAwait(false);
             var predictions = classification.Predictions.Select(p => new PredictionDocument(p.Index, p.Label, p.Probability)).ToArray();
             var document = new ClassificationDocument(
                 predictions[0],
                 predictions,
                 new ModelDocument(classification.ModelVariant, model.Model?.Sha256 ?? classification.ModelSha256, classification.Recipe.ToString().ToLowerInvariant(), classification.CropSize, classification.ExecutionProvider),
-                new ImageDocument(classification.Image.Format, classification.Image.Width, classification.Image.Height, length),
+                new ImageDocument(classification.Image.Format, classification.Image.Width, classification.Image.Height, body.Length),
                 new TimingsDocument(null, classification.Timings.DecodeAndPreprocessMs, classification.Timings.QueueWaitMs, classification.Timings.InferenceMs, classification.Timings.BatchSize));
             return ApiResults.Json(200, document, PipelineJsonContext.Default.ClassificationDocument);
         }
         catch (ImageRejectedException rejected)
         {
+            // The rejection's message describes the caller's own image (format, size, dimensions), nothing of ours.
             return ApiResults.Problem(StatusFor(rejected.Reason), "Image rejected", rejected.Message, rejected.Code);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -99,6 +67,6 @@ public sealed class ClassifyApi(ModelRuntime model, IOptions<PipelineOptions> op
         _ => 422,
     };
 
-    private static JsonApiResult<ProblemDocument> TooLarge(long max) =>
+    private static ProblemResult TooLarge(long max) =>
         ApiResults.Problem(413, "Image too large", $"The body exceeds {max} bytes.", ImageRejectedException.ReasonCode(ImageRejectionReason.TooLarge));
 }

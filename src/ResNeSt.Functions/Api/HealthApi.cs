@@ -8,9 +8,10 @@ using ResNeSt.Pipeline.Serialization;
 namespace ResNeSt.Functions.Api;
 
 /// <summary>
-/// <c>GET /api/health</c> (anonymous, for probes): which model is loaded and whether it is warmed up; 503 with the
-/// reason (missing, corrupt, wrong hash, wrong contract) while it is not. A probe of an app without a model tries
-/// the load again (at most once per <c>Model:ReloadInterval</c>), so a fixed model is picked up even when no
+/// <c>GET /api/health</c> (anonymous, for probes): which model is loaded and whether it is warmed up; 503 with a
+/// failure code (<c>model_not_found</c>, <c>model_hash_mismatch</c>, <c>model_invalid</c>, <c>model_load_failed</c>)
+/// while it is not, and nothing else: no error messages, settings or storage names. A probe of an app without a model
+/// tries the load again (at most once per <c>Model:ReloadInterval</c>), so a fixed model is picked up even when no
 /// invocation arrives.
 /// </summary>
 public sealed class HealthApi(ModelRuntime model)
@@ -41,7 +42,8 @@ public sealed class HealthApi(ModelRuntime model)
             model.Model?.Sha256,
             classifier?.Model.CropSize,
             classifier?.ExecutionProvider,
-            model.IsReady ? null : model.LastError);
+            // Anonymous: the load error itself (which may name storage endpoints or files) stays in the logs.
+            model.IsReady ? null : model.LastFailureCode ?? "model_not_loaded");
         return ApiResults.Json(model.IsReady ? 200 : 503, document, PipelineJsonContext.Default.HealthDocument);
     }
 }

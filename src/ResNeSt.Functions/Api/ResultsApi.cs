@@ -4,6 +4,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using ResNeSt.Functions.Http;
 using ResNeSt.Models.Metadata;
+using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Results;
@@ -31,9 +32,9 @@ public sealed class ResultsApi(ResultStore results, ModelRuntime model, IOptions
             return await ListAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        if (blob.Length > 1024 || blob.Any(char.IsControl))
+        if (BlobNameRules.Check(blob) is { } problem)
         {
-            return ApiResults.Problem(400, "Invalid blob name", "Blob names are 1 to 1,024 characters without control characters.", "invalid_blob_name");
+            return ApiResults.Problem(400, "Invalid blob name", $"The blob name {problem}; it names a blob of the images container.", "invalid_blob_name");
         }
 
         var container = options.Value.ImagesContainer;

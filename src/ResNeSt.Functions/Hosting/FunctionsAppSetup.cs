@@ -11,6 +11,9 @@ public static class FunctionsAppSetup
     {
         // One classifier (model session + batcher) per worker process, loaded and warmed up by a hosted service at
         // start-up; every trigger shares it, so concurrent uploads coalesce into large batches.
-        return services.AddClassificationPipeline(configuration);
+        // Telemetry first: its hosted service then starts before the pipeline's, so the model load is measured too.
+        services.AddResNeStTelemetry(configuration);
+        services.AddClassificationPipeline(configuration);
+        return services;
     }
 }

@@ -33,12 +33,46 @@ public sealed class JsonApiResult<T>(int statusCode, T value, JsonTypeInfo<T> ty
     }
 }
 
+/// <summary>
+/// An RFC 9457 problem (<c>application/problem+json</c>). Its invocation id is filled in when the response is written,
+/// from the item <see cref="ApiProblemMiddleware"/> puts on the request, so every error names the invocation to look
+/// up in the logs without each function passing it along.
+/// </summary>
+public sealed class ProblemResult(ProblemDocument problem) : IActionResult
+{
+    public ProblemDocument Problem { get; } = problem;
+
+    public int StatusCode => Problem.Status;
+
+    /// <summary>Seconds for a <c>Retry-After</c> header (busy, 503).</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    public async Task ExecuteResultAsync(ActionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var http = context.HttpContext;
+        var problem = Problem.InvocationId is null && http.Items.TryGetValue(ApiProblemMiddleware.InvocationIdItem, out var id) && id is string invocationId
+            ? Problem with { InvocationId = invocationId }
+            : Problem;
+        if (RetryAfterSeconds is { } seconds)
+        {
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await new JsonApiResult<ProblemDocument>(problem.Status, problem, PipelineJsonContext.Default.ProblemDocument, "application/problem+json")
+            .ExecuteResultAsync(context).ConfigureAwait(false);
+    }
+}
+
 /// <summary>Factory methods for the API's responses.</summary>
 public static class ApiResults
 {
     public static JsonApiResult<T> Json<T>(int statusCode, T value, JsonTypeInfo<T> typeInfo) => new(statusCode, value, typeInfo);
 
-    /// <summary>An RFC 9457 problem; <paramref name="code"/> is the stable machine-readable reason.</summary>
-    public static JsonApiResult<ProblemDocument> Problem(int statusCode, string title, string? detail = null, string? code = null) =>
-        new(statusCode, new ProblemDocument(title, statusCode, detail, code), PipelineJsonContext.Default.ProblemDocument, "application/problem+json");
+    /// <summary>
+    /// An RFC 9457 problem; <paramref name="code"/> is the stable machine-readable reason. <paramref name="detail"/> is
+    /// written by us for the caller: never an exception's message, which may describe storage or runtime internals.
+    /// </summary>
+    public static ProblemResult Problem(int statusCode, string title, string? detail = null, string? code = null) =>
+        new(new ProblemDocument(title, statusCode, detail, code));
 }

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ResNeSt.Inference.Classification;
+using ResNeSt.Inference.Diagnostics;
 using ResNeSt.Inference.Runtime;
 
 namespace ResNeSt.Inference.Batching;
@@ -366,6 +367,9 @@ public sealed class InferenceBatcher : IAsyncDisposable
         var runEnded = Stopwatch.GetTimestamp();
         var inferenceMs = (runEnded - runStarted) * 1000.0 / Stopwatch.Frequency;
         var padded = _engine.PaddedBatchSize(count);
+        var provider = new KeyValuePair<string, object?>(InferenceTelemetry.ProviderTag, _engine.ExecutionProvider);
+        InferenceTelemetry.BatchSize.Record(count, provider);
+        InferenceTelemetry.RunDuration.Record(inferenceMs / 1000, provider);
         for (var i = 0; i < count; i++)
         {
             var image = batch.Live[i]!;
@@ -379,6 +383,7 @@ public sealed class InferenceBatcher : IAsyncDisposable
                 var logits = batch.Tensors.Logits(i);
                 var predictions = SoftmaxTopK.Predict(logits, image.Request.TopK, _labels);
                 var queueWaitMs = (runStarted - image.ReadyAt) * 1000.0 / Stopwatch.Frequency;
+                InferenceTelemetry.QueueWait.Record(queueWaitMs / 1000, provider);
                 image.TrySetResult(new InferenceOutput(
                     predictions, image.Request.IncludeLogits ? logits.ToArray() : null, queueWaitMs, inferenceMs, count, padded, runEnded));
             }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Batching;
+using ResNeSt.Inference.Diagnostics;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Models.Metadata;
@@ -76,9 +77,9 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
     public async Task<DetailedClassification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, InferenceRequest request, CancellationToken cancellationToken = default)
     {
         var state = new PreprocessState(encodedImage, _preprocessor, _spec);
-        var result = await Batcher.SubmitAsync(state, static (in PreprocessState s, Span<float> slot) => s.Preprocessor.Preprocess(s.Bytes.Span, slot, s.Spec),
-            request, cancellationToken);
+        var result = await Batcher.SubmitAsync(state, static (in PreprocessState s, Span<float> slot) => Preprocess(s, slot), request, cancellationToken);
         var output = result.Output;
+        InferenceTelemetry.RecordInferenceSpan(output.RunEndedTimestamp, output.InferenceMs, output.QueueWaitMs, output.BatchSize, _engine.ExecutionProvider);
         var classification = new Classification(
             output.Predictions,
             result.Written,
@@ -97,6 +98,30 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
         if (_ownsEngine)
         {
             _engine.Dispose();
+        }
+    }
+
+    /// <summary>Decodes and preprocesses into the slot on the caller's thread, inside its own span when anyone listens.</summary>
+    private static ImageInfo Preprocess(in PreprocessState state, Span<float> slot)
+    {
+        using var activity = InferenceTelemetry.ActivitySource.StartActivity(InferenceTelemetry.DecodePreprocessActivity);
+        try
+        {
+            var info = state.Preprocessor.Preprocess(state.Bytes.Span, slot, state.Spec);
+            if (activity is not null)
+            {
+                activity.SetTag(InferenceTelemetry.ImageFormatTag, info.Format);
+                activity.SetTag(InferenceTelemetry.ImageWidthTag, info.Width);
+                activity.SetTag(InferenceTelemetry.ImageHeightTag, info.Height);
+            }
+
+            return info;
+        }
+        catch (ImageRejectedException rejected) when (activity is not null)
+        {
+            activity.SetTag(InferenceTelemetry.RejectionTag, rejected.Code);
+            activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, rejected.Code);
+            throw;
         }
     }
 

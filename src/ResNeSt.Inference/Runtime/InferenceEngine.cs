@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using ResNeSt.Inference.Diagnostics;
 using ResNeSt.Models.Metadata;
 
 namespace ResNeSt.Inference.Runtime;
@@ -124,6 +125,10 @@ public sealed class InferenceEngine : IDisposable
             }
 
             var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            InferenceTelemetry.ModelLoad.Record(
+                elapsedMs / 1000,
+                new KeyValuePair<string, object?>(InferenceTelemetry.VariantTag, card.Variant),
+                new KeyValuePair<string, object?>(InferenceTelemetry.ProviderTag, provider));
             RuntimeLog.ModelLoaded(logger, card.Variant, sha256, provider, card.CropSize, card.Recipe, engine.MaxBatchSize, elapsedMs);
             return engine;
         }

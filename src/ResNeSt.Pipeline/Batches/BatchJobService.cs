@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Processing;
@@ -62,14 +63,11 @@ public sealed class BatchJobService(
         return new BatchJobDocument(id, _options.ImagesContainer, prefix, "enumerating", 0, 0, 0, 0, createdAt, null);
     }
 
-    /// <summary>Prefixes are blob-name prefixes inside the configured container; nothing can point elsewhere.</summary>
+    /// <summary>Prefixes are blob-name prefixes inside the configured container; nothing can point elsewhere (<see cref="BlobNameRules"/>).</summary>
     public static void ValidatePrefix(string prefix)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        if (prefix.Length > 1024 || prefix.Any(char.IsControl))
-        {
-            throw new ArgumentException("The prefix must be at most 1,024 characters without control characters.", nameof(prefix));
-        }
+        BlobNameRules.Validate(prefix, nameof(prefix), isPrefix: true);
     }
 
     /// <summary>Handles one message of the classify queue. Transient failures are thrown so that the queue retries the message.</summary>
@@ -96,6 +94,14 @@ public sealed class BatchJobService(
                 await EnumeratePageAsync(message, job.GetString("Prefix") ?? "", enqueue: true, cancellationToken).ConfigureAwait(false);
                 return null;
             case BatchMessage.ClassifyKind when message.Name is { } name:
+                if (BlobNameRules.Check(name) is not null)
+                {
+                    // Listings only produce valid names; anything else was not written by this service.
+                    PipelineLog.BatchInvalidName(logger, LogSanitizer.Clean(message.JobId), LogSanitizer.Clean(name));
+                    await RecordAsync(message.JobId, name, OutcomeKind.Failed, "invalid_blob_name", cancellationToken).ConfigureAwait(false);
+                    return null;
+                }
+
                 var blob = storage.Images.GetBlobClient(name);
                 var outcome = await pipeline.ProcessAsync(blob, invocationId, cancellationToken).ConfigureAwait(false);
                 var (kind, detail) = CountedAs(outcome, job.GetDateTimeOffset("CreatedAt") ?? job.Timestamp);

@@ -78,4 +78,7 @@ internal static partial class PipelineLog
 
     [LoggerMessage(1403, LogLevel.Error, "Poisoned batch message for job {JobId}, blob {Blob}: recorded as failed after the host gave up retrying.")]
     public static partial void BatchPoisoned(ILogger logger, string jobId, string blob);
+
+    [LoggerMessage(1404, LogLevel.Warning, "Batch message for job {JobId} names an invalid blob {Blob}: recorded as failed, not classified.")]
+    public static partial void BatchInvalidName(ILogger logger, string jobId, string blob);
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
@@ -66,6 +67,8 @@ public static class PipelineServiceCollectionExtensions
         });
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<PipelineTelemetry>();
         services.AddSingleton(classifierFactory);
         services.AddSingleton<PipelineStorage>();
         services.AddSingleton<ResultStore>();

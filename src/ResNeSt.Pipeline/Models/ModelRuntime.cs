@@ -48,8 +48,14 @@ public sealed class ModelRuntime : IAsyncDisposable
     /// <summary>True once the model is loaded and a warm-up image went through it.</summary>
     public bool IsReady { get; private set; }
 
-    /// <summary>Why the last load failed, for the health endpoint.</summary>
+    /// <summary>Why the last load failed, in full (for logs and invocation errors: it may name files and endpoints).</summary>
     public string? LastError { get; private set; }
+
+    /// <summary>
+    /// What kind of failure the last load was, as a fixed code that names nothing of the deployment, so that the
+    /// anonymous health probe can say why without revealing paths or storage names.
+    /// </summary>
+    public string? LastFailureCode { get; private set; }
 
     public LocalModel? Model => _loaded?.Model;
 
@@ -90,6 +96,7 @@ public sealed class ModelRuntime : IAsyncDisposable
                 await classifier.ClassifyAsync(WarmUpImage, cancellationToken).ConfigureAwait(false);
                 _loaded = new Loaded(model, classifier);
                 LastError = null;
+                LastFailureCode = null;
                 IsReady = true;
                 PipelineLog.ModelLoaded(_logger, classifier.Model.Variant, model.Sha256, classifier.Model.CropSize, classifier.ExecutionProvider);
                 PipelineLog.ModelWarmedUp(_logger, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -99,6 +106,7 @@ public sealed class ModelRuntime : IAsyncDisposable
             {
                 await DisposeClassifierAsync(classifier).ConfigureAwait(false);
                 LastError = $"{ex.GetType().Name}: {ex.Message}";
+                LastFailureCode = FailureCode(ex);
                 _lastFailure = _time.GetUtcNow();
                 PipelineLog.ModelLoadFailed(_logger, ex);
                 throw new ModelUnavailableException($"The model is not available: {LastError}", ex);
@@ -109,6 +117,15 @@ public sealed class ModelRuntime : IAsyncDisposable
             _gate.Release();
         }
     }
+
+    private static string FailureCode(Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "model_not_found",
+        Azure.RequestFailedException { Status: 404 } => "model_not_found",
+        ModelIntegrityException => "model_hash_mismatch",
+        ResNeSt.Inference.Runtime.ModelContractException => "model_invalid",
+        _ => "model_load_failed",
+    };
 
     /// <summary>Loads and warms the model up at start-up, so the first real invocation pays no start-up cost.</summary>
     public async Task WarmUpAsync(CancellationToken cancellationToken) =>

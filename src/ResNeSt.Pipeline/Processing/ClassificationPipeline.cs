@@ -32,6 +32,7 @@ public sealed class ClassificationPipeline
     private readonly BlobTagger _tagger;
     private readonly PipelineOptions _options;
     private readonly TimeProvider _time;
+    private readonly PipelineTelemetry _telemetry;
     private readonly ILogger<ClassificationPipeline> _logger;
 
     // Duplicate deliveries of one blob version to this process share one piece of work.
@@ -43,6 +44,7 @@ public sealed class ClassificationPipeline
         BlobTagger tagger,
         IOptions<PipelineOptions> options,
         TimeProvider time,
+        PipelineTelemetry telemetry,
         ILogger<ClassificationPipeline> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -51,6 +53,7 @@ public sealed class ClassificationPipeline
         _tagger = tagger;
         _options = options.Value;
         _time = time;
+        _telemetry = telemetry;
         _logger = logger;
     }
 
@@ -59,6 +62,45 @@ public sealed class ClassificationPipeline
     {
         ArgumentNullException.ThrowIfNull(blob);
         var name = LogSanitizer.Clean(blob.Name);
+        using var activity = PipelineTelemetry.ActivitySource.StartActivity(PipelineTelemetry.ProcessActivity);
+        activity?.SetTag(PipelineTelemetry.ContainerTag, blob.BlobContainerName);
+        activity?.SetTag(PipelineTelemetry.BlobTag, name);
+        activity?.SetTag(PipelineTelemetry.InvocationTag, invocationId);
+        using var scope = PipelineLogScopes.Blob(_logger, name, invocationId);
+        try
+        {
+            var outcome = await ProcessCoreAsync(blob, name, invocationId, activity, cancellationToken).ConfigureAwait(false);
+            var reason = outcome.Detail ?? "";
+            switch (outcome.Kind)
+            {
+                case OutcomeKind.Succeeded:
+                    _telemetry.Succeeded();
+                    break;
+                case OutcomeKind.Failed:
+                    _telemetry.Failed(reason);
+                    break;
+                default:
+                    _telemetry.Skipped(reason);
+                    break;
+            }
+
+            activity?.SetTag(PipelineTelemetry.OutcomeTag, outcome.Kind.ToString().ToLowerInvariant());
+            activity?.SetTag(PipelineTelemetry.ReasonTag, outcome.Detail);
+            return outcome;
+        }
+        catch (Exception ex)
+        {
+            var cancelled = ex is OperationCanceledException;
+            _telemetry.Failed(cancelled ? "cancelled" : "error", ex.GetType().FullName);
+            activity?.SetTag(PipelineTelemetry.OutcomeTag, "error");
+            activity?.SetTag(PipelineTelemetry.ErrorTypeTag, ex.GetType().FullName);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private async Task<ProcessingOutcome> ProcessCoreAsync(BlobClient blob, string name, string invocationId, Activity? activity, CancellationToken cancellationToken)
+    {
         var blobRef = new BlobRef(blob.BlobContainerName, blob.Name);
         if (!string.Equals(blob.BlobContainerName, _options.ImagesContainer, StringComparison.Ordinal))
         {
@@ -78,6 +120,9 @@ public sealed class ClassificationPipeline
         }
 
         blobRef = blobRef.WithETag(properties.ETag.ToString());
+        activity?.SetTag(PipelineTelemetry.ETagTag, blobRef.ETag);
+        activity?.SetTag(PipelineTelemetry.SizeTag, properties.ContentLength);
+        using var etagScope = PipelineLogScopes.ETag(_logger, blobRef.ETag!);
         var key = blobRef.ToString();
         var work = new Lazy<Task<ProcessingOutcome>>(
             () => ProcessVersionAsync(blob, blobRef, properties, invocationId, cancellationToken),
@@ -147,6 +192,8 @@ public sealed class ClassificationPipeline
             // after a failure). Our classification is still valid for our ETag: claim again and store it, unless the
             // row now holds this version's result, a newer version's, or a live claim on this version.
             int attempts = 0;
+            using var store = PipelineTelemetry.ActivitySource.StartActivity(PipelineTelemetry.StoreActivity);
+            var storeStarted = Stopwatch.GetTimestamp();
             while (!await _results.CompleteAsync(claimed, result.Entity, cancellationToken).ConfigureAwait(false))
             {
                 PipelineLog.ClaimLost(_logger, name, etag, invocationId);
@@ -169,9 +216,14 @@ public sealed class ClassificationPipeline
                 }
             }
 
+            _telemetry.Stage(PipelineTelemetry.Stages.Store, Stopwatch.GetElapsedTime(storeStarted).TotalMilliseconds);
+            store?.Dispose();
             if (result.Classification is { } classification && _options.TaggingEnabled)
             {
+                using var tag = PipelineTelemetry.ActivitySource.StartActivity(PipelineTelemetry.TagActivity);
+                var tagStarted = Stopwatch.GetTimestamp();
                 await _tagger.TagAsync(blob, etag, (int)properties.TagCount, classification, cancellationToken).ConfigureAwait(false);
+                _telemetry.Stage(PipelineTelemetry.Stages.Tag, Stopwatch.GetElapsedTime(tagStarted).TotalMilliseconds);
             }
 
             return result.Entity.Status == ResultStatus.Succeeded
@@ -222,9 +274,13 @@ public sealed class ClassificationPipeline
         try
         {
             int received;
+            var download = PipelineTelemetry.ActivitySource.StartActivity(PipelineTelemetry.DownloadActivity);
             try
             {
+                var downloadStarted = Stopwatch.GetTimestamp();
                 received = await DownloadAsync(blob, etag, buffer, (int)length, cancellationToken).ConfigureAwait(false);
+                _telemetry.Stage(PipelineTelemetry.Stages.Download, Stopwatch.GetElapsedTime(downloadStarted).TotalMilliseconds);
+                download?.SetTag(PipelineTelemetry.SizeTag, received);
             }
             catch (RequestFailedException ex) when (ex.Status is 404 or 412 or 416)
             {
@@ -236,6 +292,11 @@ public sealed class ClassificationPipeline
 
                 PipelineLog.SkippedChanged(_logger, name, etag, invocationId);
                 return new ClassifyResult(null, null, SkipReasons.Changed);
+            }
+            finally
+            {
+                // Ended here, not by a using: the classification that follows is not part of the download.
+                download?.Dispose();
             }
 
             double downloadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -249,6 +310,8 @@ public sealed class ClassificationPipeline
                 return Failed(rejected, downloadMs);
             }
 
+            _telemetry.Stage(PipelineTelemetry.Stages.DecodePreprocess, classification.Timings.DecodeAndPreprocessMs);
+            _telemetry.Stage(PipelineTelemetry.Stages.Inference, classification.Timings.InferenceMs);
             var entity = NewEntity(ResultStatus.Succeeded);
             var top1 = classification.Top1;
             entity.Top1Index = top1.Index;

@@ -47,7 +47,8 @@ public sealed record ClassificationDocument(
     ImageDocument Image,
     TimingsDocument Timings);
 
-/// <summary><c>POST /api/batches</c> body.</summary>
+/// <summary><c>POST /api/batches</c> body. Any other member (a container, an account, a URL) is refused, not ignored.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record BatchRequest(string? Prefix);
 
 /// <summary>A batch job and its progress.</summary>
@@ -76,5 +77,5 @@ public sealed record BatchMessage(string Kind, string JobId, string? Name = null
     public const string ClassifyKind = "classify";
 }
 
-/// <summary>RFC 9457 problem details.</summary>
-public sealed record ProblemDocument(string Title, int Status, string? Detail, string? Code);
+/// <summary>RFC 9457 problem details; <see cref="InvocationId"/> correlates the response with the function's logs and trace.</summary>
+public sealed record ProblemDocument(string Title, int Status, string? Detail, string? Code, string? InvocationId = null);
