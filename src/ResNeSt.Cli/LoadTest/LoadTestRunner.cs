@@ -23,6 +23,7 @@ using ResNeSt.Pipeline.Storage;
 using ResNeSt.Testing.Diagnostics;
 using ResNeSt.Testing.Hostile;
 using ResNeSt.Testing.Samples;
+using ResNeSt.Testing.Counting;
 
 namespace ResNeSt.Cli.LoadTest;
 

@@ -70,16 +70,5 @@ internal sealed class AuditingClassifier(IImageClassifier inner, ClassificationA
         return inner.ClassifyAsync(encodedImage, cancellationToken);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        switch (inner)
-        {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
-        }
-    }
+    public ValueTask DisposeAsync() => ClassifierLifetime.DisposeAsync(inner);
 }

@@ -104,7 +104,7 @@ public sealed class ModelRuntime : IAsyncDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                await DisposeClassifierAsync(classifier).ConfigureAwait(false);
+                await ClassifierLifetime.DisposeAsync(classifier).ConfigureAwait(false);
                 LastError = $"{ex.GetType().Name}: {ex.Message}";
                 LastFailureCode = FailureCode(ex);
                 _lastFailure = _time.GetUtcNow();
@@ -155,20 +155,8 @@ public sealed class ModelRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await DisposeClassifierAsync(_loaded?.Classifier).ConfigureAwait(false);
+        await ClassifierLifetime.DisposeAsync(_loaded?.Classifier).ConfigureAwait(false);
         _gate.Dispose();
     }
 
-    private static async ValueTask DisposeClassifierAsync(IImageClassifier? classifier)
-    {
-        switch (classifier)
-        {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
-        }
-    }
 }

@@ -4,19 +4,14 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using ResNeSt.Models.Architecture;
-using ResNeSt.Models.Metadata;
-using ResNeSt.Models.Onnx;
-using ResNeSt.Models.Weights;
+using ResNeSt.Cli.Tests.Infrastructure;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Local;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Pipeline.Tagging;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
+using ResNeSt.Testing.Samples;
 using Xunit.Abstractions;
 
 namespace ResNeSt.Cli.Tests.Worker;
@@ -44,33 +39,24 @@ public sealed class WorkerCrashRecoveryTests(ITestOutputHelper output) : IAsyncL
         ["bad/truncated.png"] = "corrupt",
     };
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("resnest-worker-crash-").FullName;
-    private Azurite? _azurite;
-    private string _model = "";
+    private AzuriteWithModel? _storage;
 
-    public async Task InitializeAsync()
-    {
-        _azurite = await Azurite.StartAsync();
-        var variant = ResNeStVariant.Reduced([1, 1, 1, 1], stemWidth: 8, cropSize: 64);
-        _model = Path.Combine(_dir, "reduced.onnx");
-        var card = ModelCard.ForImageNet(variant.Name, variant.CropSize) with { WeightSource = "random(seed=5)" };
-        ModelWriter.Save(ResNeStOnnxBuilder.Build(variant, RandomWeights.Create(variant, 5), card, ModelPrecision.Fp32), _model);
-    }
+    private AzuriteWithModel Storage => _storage ?? throw new InvalidOperationException("Not initialised.");
+
+    public async Task InitializeAsync() => _storage = await AzuriteWithModel.StartAsync("resnest-worker-crash-", seed: 5);
 
     public async Task DisposeAsync()
     {
-        if (_azurite is not null)
+        if (_storage is not null)
         {
-            await _azurite.DisposeAsync();
+            await _storage.DisposeAsync();
         }
-
-        Directory.Delete(_dir, recursive: true);
     }
 
     [Fact]
     public async Task Killed_workers_lose_no_image_and_classify_none_more_often_than_the_kills_explain()
     {
-        var connection = _azurite!.ConnectionString;
+        var connection = Storage.ConnectionString;
         var images = new BlobServiceClient(connection).GetBlobContainerClient(ResourceNames.Default.Containers.Images);
         await images.CreateIfNotExistsAsync();
         var uploads = Enumerable.Range(0, GoodImages).Select(i => ($"photos/{i:D4}.png", GeneratedPng(i)))
@@ -83,7 +69,7 @@ public sealed class WorkerCrashRecoveryTests(ITestOutputHelper output) : IAsyncL
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ImageStorage"] = connection,
-            ["Model:Path"] = _model,
+            ["Model:Path"] = Storage.ModelPath,
         }).Build();
         await using var services = new ServiceCollection().AddLogging().AddClassificationPipeline(configuration).BuildServiceProvider();
         var storage = services.GetRequiredService<PipelineStorage>();
@@ -91,7 +77,7 @@ public sealed class WorkerCrashRecoveryTests(ITestOutputHelper output) : IAsyncL
         await storage.EnsureCreatedAsync(default);
         var job = await jobs.StartAsync("", default);
 
-        var audit = Path.Combine(_dir, "classifications.tsv");
+        var audit = Path.Combine(Storage.Folder, "classifications.tsv");
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["Inference__ExecutionProvider"] = "Cpu",
@@ -105,7 +91,7 @@ public sealed class WorkerCrashRecoveryTests(ITestOutputHelper output) : IAsyncL
             ["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = "00:00:00.500",
             ["StorageRetry__Delay"] = "00:00:00.200",
         };
-        string[] arguments = ["--connection", connection, "--model", _model, "--lease", "00:00:04", "--audit", audit];
+        string[] arguments = ["--connection", connection, "--model", Storage.ModelPath, "--lease", "00:00:04", "--audit", audit];
 
         // Kill k happens once the audit shows a seeded number of classifications: k/(Kills+1) of the images ± 5 %.
         var random = new Random(Seed);
@@ -234,26 +220,7 @@ public sealed class WorkerCrashRecoveryTests(ITestOutputHelper output) : IAsyncL
         return count;
     }
 
-    private static byte[] GeneratedPng(int seed)
-    {
-        using var image = new Image<Rgb24>(48, 40);
-        var random = new Random(seed);
-        byte r = (byte)random.Next(256), g = (byte)random.Next(256), b = (byte)random.Next(256);
-        image.ProcessPixelRows(rows =>
-        {
-            for (int y = 0; y < rows.Height; y++)
-            {
-                var row = rows.GetRowSpan(y);
-                for (int x = 0; x < row.Length; x++)
-                {
-                    row[x] = new Rgb24((byte)(r + (x * 5)), (byte)(g + (y * 3)), (byte)(b ^ (x * y)));
-                }
-            }
-        });
-        using var stream = new MemoryStream();
-        image.SaveAsPng(stream);
-        return stream.ToArray();
-    }
+    private static byte[] GeneratedPng(int seed) => GeneratedImages.Png(seed, 48, 40);
 
     private static byte[] BadImage(string name) => name switch
     {

@@ -9,6 +9,7 @@ using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
+using ResNeSt.Testing.Counting;
 
 namespace ResNeSt.Pipeline.Tests.Infrastructure;
 
@@ -38,7 +39,7 @@ public sealed class PipelineHarness : IAsyncDisposable
     public BlobContainerClient Images => Storage.Images;
 
     /// <summary>Images classified by the engine since start-up (the warm-up image excluded).</summary>
-    public int Inferences => (_counting?.Calls ?? 0) - 1;
+    public int Inferences => (int)(_counting?.Calls ?? 0) - 1;
 
     public static async Task<PipelineHarness> StartAsync(
         AzuriteFixture azurite, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)

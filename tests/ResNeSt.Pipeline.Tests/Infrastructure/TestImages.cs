@@ -1,6 +1,8 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
+using ResNeSt.Testing.Samples;
+
 namespace ResNeSt.Pipeline.Tests.Infrastructure;
 
 /// <summary>Images for uploads: the repository's sample photos, generated pictures, and deliberately broken files.</summary>
@@ -14,26 +16,7 @@ public static class TestImages
     public static byte[] Sample(string fileName) => File.ReadAllBytes(Path.Combine(RepositoryRoot, "samples", "images", fileName));
 
     /// <summary>A small PNG whose content depends on <paramref name="seed"/> (different bytes, different ETag).</summary>
-    public static byte[] GeneratedPng(int seed, int width = 96, int height = 80)
-    {
-        using var image = new Image<Rgb24>(width, height);
-        var random = new Random(seed);
-        byte r = (byte)random.Next(256), g = (byte)random.Next(256), b = (byte)random.Next(256);
-        image.ProcessPixelRows(rows =>
-        {
-            for (int y = 0; y < rows.Height; y++)
-            {
-                var row = rows.GetRowSpan(y);
-                for (int x = 0; x < row.Length; x++)
-                {
-                    row[x] = new Rgb24((byte)(r + (x * 3)), (byte)(g + (y * 2)), (byte)(b ^ (x * y)));
-                }
-            }
-        });
-        using var stream = new MemoryStream();
-        image.SaveAsPng(stream);
-        return stream.ToArray();
-    }
+    public static byte[] GeneratedPng(int seed, int width = 96, int height = 80) => GeneratedImages.Png(seed, width, height);
 
     /// <summary>A PNG cut off in the middle of its image data: the header parses, the pixels do not.</summary>
     public static byte[] TruncatedPng()

@@ -1,13 +1,13 @@
 using ResNeSt.Inference.Classification;
 using ResNeSt.Models.Metadata;
 
-namespace ResNeSt.Cli.LoadTest;
+namespace ResNeSt.Testing.Counting;
 
 /// <summary>
-/// The production classifier, counted: every image the pipeline hands to the engine. Together with the batcher's own
-/// statistics (images that went through an ONNX Runtime run) this proves each blob was inferred at most once.
+/// The real classifier, counted: every image the pipeline hands to the engine. The exactly-once tests and the load
+/// test compare this count (and the batcher's own statistics) with the number of blobs.
 /// </summary>
-internal sealed class CountingClassifier(IImageClassifier inner) : IImageClassifier, IAsyncDisposable
+public sealed class CountingClassifier(IImageClassifier inner) : IImageClassifier, IAsyncDisposable
 {
     private long _calls;
 
@@ -25,5 +25,7 @@ internal sealed class CountingClassifier(IImageClassifier inner) : IImageClassif
         return inner.ClassifyAsync(encodedImage, cancellationToken);
     }
 
-    public ValueTask DisposeAsync() => inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
+    public void Reset() => Interlocked.Exchange(ref _calls, 0);
+
+    public ValueTask DisposeAsync() => ClassifierLifetime.DisposeAsync(inner);
 }
