@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Triggers;
+using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Tests;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
@@ -129,5 +130,57 @@ public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
         }
 
         return rows;
+    }
+
+    [Fact]
+    public async Task A_caller_that_gives_up_does_not_abort_the_shared_load_and_the_engine_is_built_once()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var warmUpGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int builds = 0;
+        ClassifierFactory gated = model =>
+        {
+            Interlocked.Increment(ref builds);
+            return new GatedClassifier(EngineClassifier.FromServices(harness.Services)(model), warmUpGate.Task);
+        };
+        var runtime = ActivatorUtilities.CreateInstance<ModelRuntime>(harness.Services, gated);
+        await using (runtime)
+        {
+            // An aborted health probe: its wait ends, the load it started goes on.
+            using var probe = new CancellationTokenSource();
+            var abandoned = runtime.GetClassifierAsync(probe.Token).AsTask();
+            while (Volatile.Read(ref builds) == 0)
+            {
+                await Task.Delay(10);
+            }
+
+            await probe.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+            Assert.False(runtime.IsReady);
+
+            var waiting = runtime.GetClassifierAsync(default).AsTask();
+            warmUpGate.SetResult();
+            var classifier = await waiting;
+            Assert.True(runtime.IsReady);
+            Assert.Same(classifier, await runtime.GetClassifierAsync(default));
+            Assert.Equal(1, builds);
+            Assert.Null(runtime.LastError);
+        }
+    }
+
+    /// <summary>The real classifier, whose answers wait for a gate (so a test can hold the warm-up).</summary>
+    private sealed class GatedClassifier(IImageClassifier inner, Task gate) : IImageClassifier, IAsyncDisposable
+    {
+        public ResNeSt.Models.Metadata.ModelCard Model => inner.Model;
+
+        public string ExecutionProvider => inner.ExecutionProvider;
+
+        public async Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+        {
+            await gate.WaitAsync(cancellationToken);
+            return await inner.ClassifyAsync(encodedImage, cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => ClassifierLifetime.DisposeAsync(inner);
     }
 }

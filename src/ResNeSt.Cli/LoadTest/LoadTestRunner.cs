@@ -186,7 +186,7 @@ internal static class LoadTestRunner
         var events = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         var schedule = new Random(options.Seed * 31 + 7);
         var pending = new List<Task>();
-        var late = new ConcurrentBag<int>();
+        var late = new ConcurrentBag<(int Image, int Attempt)>();
         var plans = Enumerable.Range(0, uploads.Count).Select(_ => Enumerable.Range(0, options.Duplicates - 1).Select(_ => schedule.Next(100)).ToArray()).ToArray();
         var delays = Enumerable.Range(0, uploads.Count).Select(_ => schedule.Next(1, 500)).ToArray();
 
@@ -215,7 +215,7 @@ internal static class LoadTestRunner
 
                             break;
                         default: // after every upload, in a shuffled order: long after the result was stored
-                            late.Add(i);
+                            late.Add((i, attempt)); // each delivery keeps its own attempt number (and invocation id)
                             break;
                     }
                 }
@@ -230,9 +230,9 @@ internal static class LoadTestRunner
             await Task.WhenAll(waiting).ConfigureAwait(false);
             var lateOnes = late.ToArray();
             schedule.Shuffle(lateOnes);
-            foreach (int i in lateOnes)
+            foreach (var (i, attempt) in lateOnes)
             {
-                events.Writer.TryWrite(new Delivery(i, options.Duplicates, Stopwatch.GetTimestamp()));
+                events.Writer.TryWrite(new Delivery(i, attempt, Stopwatch.GetTimestamp()));
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -21,6 +21,8 @@ internal static class LocalPipelineHost
         CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        // The environment supplies the other settings (Pipeline__*, Model__*, Inference__*); the command line wins.
+        builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ImageStorage"] = connectionString,
@@ -29,7 +31,6 @@ internal static class LocalPipelineHost
             ["Model:Path"] = modelPath,
             ["Inference:MaxBatchSize"] = maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
-        builder.Configuration.AddEnvironmentVariables(); // Pipeline__*, Model__*, Inference__* overrides
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddClassificationPipeline(builder.Configuration);
         var host = builder.Build();

@@ -47,17 +47,26 @@ internal sealed class QueueWorker(
         using var mainListener = new Listener(this, main, poison, HandleBatchMessageAsync);
         using var poisonListener = new Listener(this, poison, poisonOfPoison, HandlePoisonedMessageAsync);
         var listening = Task.WhenAll(mainListener.RunAsync(stop.Token), poisonListener.RunAsync(stop.Token));
-        if (_worker.Drain)
+        if (!_worker.Drain)
         {
-            await WaitUntilDrainedAsync([mainListener, poisonListener], stop.Token).ConfigureAwait(false);
-            WorkerLog.Drained(_logger, main.Name, poison.Name);
-            await stop.CancelAsync().ConfigureAwait(false);
             await listening.ConfigureAwait(false);
-            lifetime.StopApplication();
             return;
         }
 
-        await listening.ConfigureAwait(false);
+        try
+        {
+            await WaitUntilDrainedAsync([mainListener, poisonListener], stop.Token).ConfigureAwait(false);
+            WorkerLog.Drained(_logger, main.Name, poison.Name);
+        }
+        finally
+        {
+            // Also when stopped while waiting: the listeners (and their invocations) end before anything they use is
+            // disposed by the host.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await listening.ConfigureAwait(false);
+        }
+
+        lifetime.StopApplication();
     }
 
     /// <summary><c>ProcessBatchMessage</c>: what <c>BatchQueueFunctions.RunAsync</c> does with the message body.</summary>
@@ -166,19 +175,21 @@ internal sealed class QueueWorker(
                     {
                         Interlocked.Increment(ref _inFlight);
                         var key = message.MessageId + "/" + message.PopReceipt;
-                        _running[key] = Task.Run(async () =>
-                        {
-                            try
+
+                        // Registered before it starts, so an invocation that ends at once cannot remove its entry
+                        // before it was added (and leave it behind).
+                        var invocation = new Task<Task>(() => ProcessAsync(message, cancellationToken));
+                        var running = invocation.Unwrap();
+                        _running[key] = running;
+                        _ = running.ContinueWith(
+                            _ =>
                             {
-                                await ProcessAsync(message, cancellationToken).ConfigureAwait(false);
-                            }
-                            finally
-                            {
-                                _running.TryRemove(key, out _);
+                                _running.TryRemove(key, out Task? _);
                                 Interlocked.Decrement(ref _inFlight);
                                 _completed.Release();
-                            }
-                        }, CancellationToken.None);
+                            },
+                            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                        invocation.Start(TaskScheduler.Default);
                     }
                 }
             }

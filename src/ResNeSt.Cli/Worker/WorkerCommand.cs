@@ -89,8 +89,9 @@ internal static class WorkerCommand
             settings["Model:Path"] = model;
         }
 
+        // The command line wins over the environment (Pipeline__*, Model__*, Inference__*, StorageRetry__*).
+        builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Configuration.AddEnvironmentVariables(); // Pipeline__*, Model__*, Inference__*, StorageRetry__*
         if (overrides is not null)
         {
             builder.Configuration.AddInMemoryCollection(overrides);

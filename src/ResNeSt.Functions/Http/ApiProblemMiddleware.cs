@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Batching;
 using ResNeSt.Pipeline.Serialization;
+using ResNeSt.Pipeline.Models;
 
 namespace ResNeSt.Functions.Http;
 
@@ -61,6 +62,8 @@ public sealed partial class ApiProblemMiddleware : IFunctionsWorkerMiddleware
     public static ProblemResult ProblemFor(Exception exception) => exception switch
     {
         InferenceQueueFullException => new ProblemResult(new ProblemDocument("Busy", 503, "The classifier's queue is full; retry shortly.", "busy")) { RetryAfterSeconds = 1 },
+        ModelUnavailableException => new ProblemResult(new ProblemDocument(
+            "Model unavailable", 503, "The model is not loaded yet, or loading it failed; retry later.", "model_unavailable")) { RetryAfterSeconds = 15 },
         OperationCanceledException => ApiResults.Problem(503, "Cancelled", "The request was cancelled before it completed; retry it.", "cancelled"),
         _ => ApiResults.Problem(500, "Internal error", "The request could not be completed. Quote the invocation id when reporting this.", "internal_error"),
     };

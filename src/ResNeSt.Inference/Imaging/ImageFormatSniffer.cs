@@ -241,6 +241,13 @@ internal static class ImageFormatSniffer
     /// </summary>
     public static bool IsConsistentWebp(ReadOnlySpan<byte> data)
     {
+        // Only what the RIFF container holds counts: libwebp reads no further, so a frame after its end is not there.
+        long riffEnd = 8L + BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+        if (riffEnd < data.Length)
+        {
+            data = data[..(int)riffEnd];
+        }
+
         (int Width, int Height)? canvas = null;
         int pos = 12;
         while (pos + 8 <= data.Length)
@@ -377,9 +384,15 @@ internal static class ImageFormatSniffer
         }
 
         // Rows are padded to 4 bytes; the last one is allowed to end without its padding.
+        // Divided rather than multiplied: a header's width and height multiply past a long.
         long stride = ((width * bitsPerPixel) + 31) / 32 * 4;
-        long needed = offset + (stride * (height - 1)) + (((width * bitsPerPixel) + 7) / 8);
-        return needed <= data.Length;
+        long available = data.Length - offset;
+        if (height - 1 > available / stride)
+        {
+            return false;
+        }
+
+        return (stride * (height - 1)) + (((width * bitsPerPixel) + 7) / 8) <= available;
     }
 
     /// <summary>A PNG is complete when its chunks, each inside the file, lead to IEND.</summary>

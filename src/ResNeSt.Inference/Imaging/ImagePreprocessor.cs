@@ -330,32 +330,42 @@ public sealed class ImagePreprocessor
         // image; that is a PIL quirk we do not reproduce: the high byte is kept there too.)
         using var wide = decoder.Decode<Rgba64>(configuration, stream, cancellationToken);
         var narrow = new Image<Rgb24>(configuration, wide.Width, wide.Height);
-        for (int y = 0; y < wide.Height; y++)
+        try
         {
-            // 40 megapixels take a while to narrow; the decode time limit applies here too.
-            if ((y & 255) == 0)
+            for (int y = 0; y < wide.Height; y++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                // 40 megapixels take a while to narrow; the decode time limit applies here too.
+                if ((y & 255) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                var src = wide.DangerousGetPixelRowMemory(y).Span;
+                var dst = narrow.DangerousGetPixelRowMemory(y).Span;
+                for (int x = 0; x < src.Length; x++)
+                {
+                    dst[x] = new Rgb24((byte)(src[x].R >> 8), (byte)(src[x].G >> 8), (byte)(src[x].B >> 8));
+                }
             }
 
-            var src = wide.DangerousGetPixelRowMemory(y).Span;
-            var dst = narrow.DangerousGetPixelRowMemory(y).Span;
-            for (int x = 0; x < src.Length; x++)
-            {
-                dst[x] = new Rgb24((byte)(src[x].R >> 8), (byte)(src[x].G >> 8), (byte)(src[x].B >> 8));
-            }
+            return narrow;
         }
-
-        return narrow;
+        catch
+        {
+            narrow.Dispose(); // a cancelled narrowing must not leave a 40-megapixel buffer to the finalizer
+            throw;
+        }
     }
 
+    // The decoder's own message stays in the inner exception, for the logs: the rejection text reaches uploaders and
+    // the results table, and an exception message (ours or ImageSharp's) is not something to show them.
     private static ImageRejectedException Translate(Exception ex, string format) => ex switch
     {
         InvalidMemoryOperationException => new ImageRejectedException(
             ImageRejectionReason.PixelBudgetExceeded, $"Decoding the {format} would need more memory than the limits allow.", ex),
         NotSupportedException => new ImageRejectedException(
-            ImageRejectionReason.UnsupportedFormat, $"The {format} uses a feature the decoder does not support: {ex.Message}", ex),
-        _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged: {ex.Message}", ex),
+            ImageRejectionReason.UnsupportedFormat, $"The {format} uses a feature the decoder does not support.", ex),
+        _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged.", ex),
     };
 
     private readonly record struct Header(

@@ -28,8 +28,10 @@ public sealed class ModelRuntime : IAsyncDisposable
     private readonly ILogger<ModelRuntime> _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _reloadInterval;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Lock _sync = new();
+    private readonly CancellationTokenSource _disposing = new();
     private volatile Loaded? _loaded;
+    private Task<Loaded>? _attempt;
     private DateTimeOffset _lastFailure;
 
     public ModelRuntime(
@@ -46,7 +48,7 @@ public sealed class ModelRuntime : IAsyncDisposable
     private sealed record Loaded(LocalModel Model, IImageClassifier Classifier);
 
     /// <summary>True once the model is loaded and a warm-up image went through it.</summary>
-    public bool IsReady { get; private set; }
+    public bool IsReady => _loaded is not null;
 
     /// <summary>Why the last load failed, in full (for logs and invocation errors: it may name files and endpoints).</summary>
     public string? LastError { get; private set; }
@@ -67,6 +69,11 @@ public sealed class ModelRuntime : IAsyncDisposable
     /// later tries again, so a fixed model file or blob is picked up without a restart, while a burst of invocations
     /// against a broken model fails fast instead of re-reading and re-hashing the file each time.
     /// </summary>
+    /// <remarks>
+    /// There is one load at a time, shared by every caller and run on the runtime's own lifetime: a caller's token
+    /// only stops that caller's wait. Otherwise a cancelled caller (an aborted health probe, a timed-out invocation)
+    /// would abandon a half-built engine and let the next caller start the download and hashing all over again.
+    /// </remarks>
     public async ValueTask<IImageClassifier> GetClassifierAsync(CancellationToken cancellationToken)
     {
         if (_loaded is { } loaded)
@@ -74,47 +81,51 @@ public sealed class ModelRuntime : IAsyncDisposable
             return loaded.Classifier;
         }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Task<Loaded> attempt;
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
+            if (_attempt is null || (_attempt.IsFaulted && _time.GetUtcNow() - _lastFailure >= _reloadInterval))
+            {
+                // The load must not inherit the first caller's ambient state (log scopes, the worker's audit of
+                // which delivery classifies what): it belongs to no invocation.
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _attempt = Task.Run(() => LoadAsync(_disposing.Token), CancellationToken.None);
+                }
+            }
+
+            attempt = _attempt;
+        }
+
+        return (await attempt.WaitAsync(cancellationToken).ConfigureAwait(false)).Classifier;
+    }
+
+    private async Task<Loaded> LoadAsync(CancellationToken cancellationToken)
+    {
+        IImageClassifier? classifier = null;
         try
         {
-            if (_loaded is { } again)
-            {
-                return again.Classifier;
-            }
-
-            if (LastError is { } error && _time.GetUtcNow() - _lastFailure < _reloadInterval)
-            {
-                throw new ModelUnavailableException($"The model is not available: {error}");
-            }
-
-            IImageClassifier? classifier = null;
-            try
-            {
-                var model = await _provider.ResolveAsync(cancellationToken).ConfigureAwait(false);
-                classifier = _factory(model);
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                await classifier.ClassifyAsync(WarmUpImage, cancellationToken).ConfigureAwait(false);
-                _loaded = new Loaded(model, classifier);
-                LastError = null;
-                LastFailureCode = null;
-                IsReady = true;
-                PipelineLog.ModelLoaded(_logger, classifier.Model.Variant, model.Sha256, classifier.Model.CropSize, classifier.ExecutionProvider);
-                PipelineLog.ModelWarmedUp(_logger, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                return classifier;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                await ClassifierLifetime.DisposeAsync(classifier).ConfigureAwait(false);
-                LastError = $"{ex.GetType().Name}: {ex.Message}";
-                LastFailureCode = FailureCode(ex);
-                _lastFailure = _time.GetUtcNow();
-                PipelineLog.ModelLoadFailed(_logger, ex);
-                throw new ModelUnavailableException($"The model is not available: {LastError}", ex);
-            }
+            var model = await _provider.ResolveAsync(cancellationToken).ConfigureAwait(false);
+            classifier = _factory(model);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await classifier.ClassifyAsync(WarmUpImage, cancellationToken).ConfigureAwait(false);
+            var loaded = new Loaded(model, classifier);
+            LastError = null;
+            LastFailureCode = null;
+            _loaded = loaded;
+            PipelineLog.ModelLoaded(_logger, classifier.Model.Variant, model.Sha256, classifier.Model.CropSize, classifier.ExecutionProvider);
+            PipelineLog.ModelWarmedUp(_logger, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return loaded;
         }
-        finally
+        catch (Exception ex)
         {
-            _gate.Release();
+            await ClassifierLifetime.DisposeAsync(classifier).ConfigureAwait(false);
+            LastError = $"{ex.GetType().Name}: {ex.Message}";
+            LastFailureCode = FailureCode(ex);
+            _lastFailure = _time.GetUtcNow();
+            PipelineLog.ModelLoadFailed(_logger, ex);
+            throw new ModelUnavailableException($"The model is not available: {LastError}", ex);
         }
     }
 
@@ -155,8 +166,26 @@ public sealed class ModelRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Task<Loaded>? attempt;
+        lock (_sync)
+        {
+            if (_disposing.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _disposing.Cancel();
+            attempt = _attempt;
+        }
+
+        if (attempt is not null)
+        {
+            // A load in progress stops at its next cancellation check and disposes what it built.
+            await ((Task)attempt).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         await ClassifierLifetime.DisposeAsync(_loaded?.Classifier).ConfigureAwait(false);
-        _gate.Dispose();
+        _disposing.Dispose();
     }
 
 }

@@ -10,6 +10,7 @@ using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Http;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Pipeline.Blobs;
+using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Tests.Infrastructure;
 
@@ -279,6 +280,15 @@ public sealed class HttpHardeningTests(AzuriteFixture azurite)
         // Not HTTP (no request on the context): the host must see the exception to retry the message.
         var queueContext = new TestFunctionContext("inv-queue", harness.Services);
         await Assert.ThrowsAsync<InvalidOperationException>(() => new ApiProblemMiddleware().Invoke(queueContext, _ => throw new InvalidOperationException("queue fault")));
+    }
+
+    [Fact]
+    public void A_model_that_cannot_be_loaded_is_503_with_a_retry_hint_and_nothing_of_the_load_error()
+    {
+        var problem = ApiProblemMiddleware.ProblemFor(new ModelUnavailableException(
+            "The model is not available: FileNotFoundException: Model file '/secret-folder-name/model.onnx' does not exist."));
+        Assert.Equal((503, "model_unavailable", 15), (problem.StatusCode, problem.Problem.Code, problem.RetryAfterSeconds));
+        Assert.DoesNotContain("secret-folder-name", problem.Problem.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

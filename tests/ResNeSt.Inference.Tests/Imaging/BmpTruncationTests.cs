@@ -70,6 +70,17 @@ public sealed class BmpTruncationTests
         Assert.Contains("shorter", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Header_whose_rows_would_overflow_the_size_arithmetic_is_corrupt_not_over_budget()
+    {
+        // int.MaxValue² at 32 bits a pixel: the bytes it needs do not fit in a long; 58 bytes are not whole.
+        var bytes = Bmp(BmpBitsPerPixel.Pixel32, 1, 1);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(18), int.MaxValue);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(22), int.MaxValue);
+        Assert.False(ImageFormatSniffer.IsWholeBmp(bytes)); // the framing check itself says so, before any decoder
+        Assert.Equal(ImageRejectionReason.Corrupt, Assert.Throws<ImageRejectedException>(() => Accept(bytes)).Reason);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(3)]

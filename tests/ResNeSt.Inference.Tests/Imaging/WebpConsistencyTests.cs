@@ -68,6 +68,18 @@ public sealed class WebpConsistencyTests
         Assert.Equal(ImageRejectionReason.Corrupt, Reject(Extended(simple, 20, 13)).Reason);
     }
 
+    [Theory]
+    [InlineData(WebpFileFormatType.Lossy)]
+    [InlineData(WebpFileFormatType.Lossless)]
+    public void Frame_after_the_end_of_the_RIFF_container_is_not_there(WebpFileFormatType format)
+    {
+        // libwebp reads no further than the RIFF size: a container holding only the VP8X header has no image, however
+        // good the frame that follows it in the file.
+        var file = Extended(Encode(20, 14, format, alpha: false), 20, 14);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(4), 4 + 18);
+        Assert.Equal(ImageRejectionReason.Corrupt, Reject(file).Reason);
+    }
+
     /// <summary>The simple file's image chunk behind a VP8X header declaring the given canvas.</summary>
     private static byte[] Extended(byte[] simple, int canvasWidth, int canvasHeight)
     {
