@@ -72,6 +72,26 @@ public sealed class PipelineTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_late_index_write_for_an_overwritten_version_is_withdrawn()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var blob = await harness.UploadAsync("late.png", TestImages.GeneratedPng(1));
+        await harness.Pipeline.ProcessAsync(blob, "inv-1", default);
+        var first = await harness.Results.GetAsync(harness.Images.Name, "late.png", default);
+
+        // The second version is classified and moves the index entry while the first delivery's index write is still
+        // held back (an SDK retry); then that write lands.
+        await harness.UploadAsync("late.png", TestImages.Sample("rocket.jpg"));
+        await harness.Pipeline.ProcessAsync(blob, "inv-2", default);
+        var second = await harness.Results.GetAsync(harness.Images.Name, "late.png", default);
+        Assert.NotEqual(first!.IndexRowKey, second!.IndexRowKey);
+        await harness.Results.RepairIndexAsync(first, default);
+
+        var row = Assert.Single(await IndexRowsAsync(harness));
+        Assert.Equal((second.IndexPartitionKey, second.IndexRowKey), (row.PartitionKey, row.RowKey));
+    }
+
+    [Fact]
     public async Task Duplicate_deliveries_of_one_version_are_classified_once()
     {
         await using var harness = await PipelineHarness.StartAsync(azurite);

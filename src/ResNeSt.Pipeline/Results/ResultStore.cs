@@ -130,6 +130,8 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
         throw new RequestFailedException(409, $"Could not claim {blob} after {MaxClaimAttempts} attempts: the result row is contended.");
     }
 
+    private static readonly string[] s_indexColumns = [nameof(ResultEntity.IndexPartitionKey), nameof(ResultEntity.IndexRowKey)];
+
     /// <summary>
     /// Replaces the claimed row with the final result and moves the label index entry: the result (conditional on our
     /// claim) is written first, naming its index row; the index row second; the old index row is deleted last.
@@ -197,6 +199,17 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
                 ProcessedAt = result.ProcessedAt ?? time.GetUtcNow(),
             };
             await _index.UpsertEntityAsync(indexRow, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+
+            // The two tables share no transaction, and an SDK retry can hold this write back for seconds: by the time
+            // it lands, a newer version of the blob may have taken the result row over and already deleted this row
+            // as superseded. Read the result back; a row it no longer names is withdrawn, so the index never keeps
+            // two rows for one blob.
+            var current = await _results.GetEntityIfExistsAsync<ResultEntity>(
+                result.PartitionKey, result.RowKey, s_indexColumns, cancellationToken).ConfigureAwait(false);
+            if (!current.HasValue || current.Value!.IndexPartitionKey != partitionKey || current.Value.IndexRowKey != rowKey)
+            {
+                await DeleteIndexRowAsync(partitionKey, rowKey, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await CleanupSupersededAsync(result, cancellationToken).ConfigureAwait(false);
