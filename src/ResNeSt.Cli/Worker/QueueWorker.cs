@@ -78,20 +78,8 @@ internal sealed class QueueWorker(
     }
 
     /// <summary><c>RecordPoisonedBatchMessage</c>: what <c>BatchQueueFunctions.RunPoisonAsync</c> does.</summary>
-    private async Task HandlePoisonedMessageAsync(QueueMessage message, string invocationId, CancellationToken cancellationToken)
-    {
-        BatchMessage parsed;
-        try
-        {
-            parsed = BatchJobService.Parse(message.MessageText);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return; // not ours: nothing to count
-        }
-
-        await jobs.RecordPoisonedAsync(parsed, cancellationToken).ConfigureAwait(false);
-    }
+    private Task HandlePoisonedMessageAsync(QueueMessage message, string invocationId, CancellationToken cancellationToken) =>
+        jobs.RecordPoisonedAsync(message.MessageText, cancellationToken);
 
     private async Task WaitUntilDrainedAsync(Listener[] listeners, CancellationToken cancellationToken)
     {

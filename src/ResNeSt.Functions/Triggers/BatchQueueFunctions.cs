@@ -25,20 +25,8 @@ public sealed class BatchQueueFunctions(BatchJobService jobs)
     }
 
     [Function(PoisonName)]
-    public async Task RunPoisonAsync(
+    public Task RunPoisonAsync(
         [QueueTrigger("%Pipeline__ClassifyQueue%-poison", Connection = "ImageStorage")] string message,
-        CancellationToken cancellationToken)
-    {
-        BatchMessage parsed;
-        try
-        {
-            parsed = BatchJobService.Parse(message);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return; // not ours: nothing to count
-        }
-
-        await jobs.RecordPoisonedAsync(parsed, cancellationToken).ConfigureAwait(false);
-    }
+        CancellationToken cancellationToken) =>
+        jobs.RecordPoisonedAsync(message, cancellationToken);
 }

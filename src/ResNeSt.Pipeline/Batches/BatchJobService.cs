@@ -136,6 +136,25 @@ public sealed class BatchJobService(
         return (outcome.Kind, outcome.Detail);
     }
 
+    /// <summary>
+    /// A poison-queue message body: counted like <see cref="RecordPoisonedAsync(BatchMessage, CancellationToken)"/>;
+    /// a body that is not one of our messages (it was poisoned for being garbage) has nothing to count.
+    /// </summary>
+    public async Task RecordPoisonedAsync(string body, CancellationToken cancellationToken)
+    {
+        BatchMessage parsed;
+        try
+        {
+            parsed = Parse(body);
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        await RecordPoisonedAsync(parsed, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The host gave up on a message (poison queue): count its blob as failed so the job still completes.</summary>
     public async Task RecordPoisonedAsync(BatchMessage message, CancellationToken cancellationToken)
     {
