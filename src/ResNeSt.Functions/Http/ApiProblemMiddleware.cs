@@ -26,14 +26,11 @@ public sealed partial class ApiProblemMiddleware : IFunctionsWorkerMiddleware
     /// <summary>Response header naming the invocation, on every HTTP response.</summary>
     public const string InvocationIdHeader = "x-resnest-invocation-id";
 
-    // Where the ASP.NET Core integration keeps the request of an invocation (FunctionContext.GetHttpContext reads it).
-    private const string HttpContextItem = "HttpRequestContext";
-
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
-        if (!context.Items.TryGetValue(HttpContextItem, out var item) || item is not HttpContext http)
+        if (context.GetHttpContext() is not { } http)
         {
             await next(context).ConfigureAwait(false);
             return;
