@@ -258,11 +258,8 @@ internal static class BenchCommand
             errors.Sum(),
             Round(windowSeconds),
             Round(windowSeconds == 0 ? 0 : inWindow.Length / windowSeconds),
-            new LatencyJson(Round(Percentile(all, 0.50)), Round(Percentile(all, 0.95)), Round(count == 0 ? 0 : all.Average())),
+            new LatencyJson(Round(Percentiles.NearestRank(all, 0.50)), Round(Percentiles.NearestRank(all, 0.95)), Round(count == 0 ? 0 : all.Average())),
             Round(count == 0 ? 0 : cpuMs / count));
         return new EndToEndResult(summary, count == 0 ? 0 : decodeMs.Sum() / count, count == 0 ? 0 : queueMs.Sum() / count);
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ResNeSt.Cli.Commands;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Models.Architecture;
@@ -20,10 +21,10 @@ using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
+using ResNeSt.Testing.Counting;
 using ResNeSt.Testing.Diagnostics;
 using ResNeSt.Testing.Hostile;
 using ResNeSt.Testing.Samples;
-using ResNeSt.Testing.Counting;
 
 namespace ResNeSt.Cli.LoadTest;
 
@@ -449,6 +450,5 @@ internal static class LoadTestRunner
         }
     }
 
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? 0 : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 1);
+    private static double Percentile(double[] sorted, double p) => Math.Round(Percentiles.NearestRank(sorted, p), 1);
 }

@@ -25,7 +25,5 @@ public sealed class CountingClassifier(IImageClassifier inner) : IImageClassifie
         return inner.ClassifyAsync(encodedImage, cancellationToken);
     }
 
-    public void Reset() => Interlocked.Exchange(ref _calls, 0);
-
     public ValueTask DisposeAsync() => ClassifierLifetime.DisposeAsync(inner);
 }
