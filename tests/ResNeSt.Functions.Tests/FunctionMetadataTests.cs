@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Pipeline.Configuration;
@@ -31,7 +32,7 @@ public sealed class FunctionMetadataTests
     [Fact]
     public void Exactly_the_expected_functions_are_registered() =>
         Assert.Equal(
-            new[] { BatchQueueFunctions.ClassifyName, BatchQueueFunctions.PoisonName, ClassifyUploadedImage.Name, ResultsApi.GetName, ResultsApi.ListName,
+            new[] { BatchQueueFunctions.ClassifyName, BatchQueueFunctions.PoisonName, ClassifyUploadedImage.Name, RecordUndeliveredUpload.Name, ResultsApi.GetName, ResultsApi.ListName,
                 ClassifyApi.Name, BatchesApi.StartName, BatchesApi.GetName, HealthApi.Name }.Order(),
             s_functions.Value.Keys.Order());
 
@@ -40,7 +41,7 @@ public sealed class FunctionMetadataTests
     {
         var binding = Binding(ClassifyUploadedImage.Name);
         Assert.Equal("blobTrigger", binding.GetProperty("type").GetString());
-        Assert.Equal($"%{ResourceNames.Default.Settings.ImagesContainer}%/{{name}}", binding.GetProperty("path").GetString());
+        Assert.Equal($"%{HostKey(ResourceNames.Default.Settings.ImagesContainer)}%/{{name}}", binding.GetProperty("path").GetString());
         Assert.Equal("EventGrid", binding.GetProperty("source").GetString());
         Assert.Equal(ResourceNames.Default.ConnectionName, binding.GetProperty("connection").GetString());
         // Bound as a BlobClient (deferred binding), not a stream: nothing is read before the checks.
@@ -52,10 +53,58 @@ public sealed class FunctionMetadataTests
     {
         var queue = Binding(BatchQueueFunctions.ClassifyName);
         Assert.Equal("queueTrigger", queue.GetProperty("type").GetString());
-        Assert.Equal($"%{ResourceNames.Default.Settings.ClassifyQueue}%", queue.GetProperty("queueName").GetString());
+        Assert.Equal($"%{HostKey(ResourceNames.Default.Settings.ClassifyQueue)}%", queue.GetProperty("queueName").GetString());
         Assert.Equal(ResourceNames.Default.ConnectionName, queue.GetProperty("connection").GetString());
         var poison = Binding(BatchQueueFunctions.PoisonName);
-        Assert.Equal($"%{ResourceNames.Default.Settings.ClassifyQueue}%-poison", poison.GetProperty("queueName").GetString());
+        Assert.Equal($"%{HostKey(ResourceNames.Default.Settings.ClassifyQueue)}%-poison", poison.GetProperty("queueName").GetString());
+        // The blob trigger's poison queue has a fixed name in the trigger connection's account.
+        var undelivered = Binding(RecordUndeliveredUpload.Name);
+        Assert.Equal("webjobs-blobtrigger-poison", undelivered.GetProperty("queueName").GetString());
+        Assert.Equal(ResourceNames.Default.ConnectionName, undelivered.GetProperty("connection").GetString());
+    }
+
+    // The host's configuration key of an app setting: environment variables name `A:B` as `A__B`.
+    private static string HostKey(string appSetting) => appSetting.Replace("__", ":", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The host resolves <c>%name%</c> in its configuration, which reads app settings from environment variables
+    /// (<c>__</c> becomes <c>:</c>). An expression that does not resolve disables its function at start-up, so every
+    /// expression in the metadata must resolve from the app settings of names.json, read the way the host reads them.
+    /// </summary>
+    [Fact]
+    public void Every_binding_expression_resolves_from_the_app_settings_as_environment_variables()
+    {
+        var prefix = $"RESNEST_METADATA_TEST_{Guid.NewGuid():N}_";
+        var settings = ResourceNames.Default.Settings;
+        var values = new Dictionary<string, string>
+        {
+            [settings.ImagesContainer] = ResourceNames.Default.Containers.Images,
+            [settings.ClassifyQueue] = ResourceNames.Default.Queues.Classify,
+        };
+        try
+        {
+            foreach (var (name, value) in values)
+            {
+                Environment.SetEnvironmentVariable(prefix + name, value);
+            }
+
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables(prefix).Build();
+            var expressions = s_functions.Value.Values
+                .SelectMany(f => f.GetProperty("bindings").EnumerateArray())
+                .SelectMany(b => b.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String).Select(p => p.Value.GetString()!))
+                .SelectMany(text => System.Text.RegularExpressions.Regex.Matches(text, "%([^%]+)%").Select(m => m.Groups[1].Value))
+                .Distinct(StringComparer.Ordinal)
+                .ToList();
+            Assert.NotEmpty(expressions);
+            Assert.All(expressions, key => Assert.False(string.IsNullOrEmpty(configuration[key]), $"%{key}% does not resolve"));
+        }
+        finally
+        {
+            foreach (var name in values.Keys)
+            {
+                Environment.SetEnvironmentVariable(prefix + name, null);
+            }
+        }
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ResNeSt.Pipeline.Hosting;
 
 namespace ResNeSt.Functions.Hosting;
@@ -13,6 +14,12 @@ public static class FunctionsAppSetup
         // start-up; every trigger shares it, so concurrent uploads coalesce into large batches.
         // Telemetry first: its hosted service then starts before the pipeline's, so the model load is measured too.
         services.AddResNeStTelemetry(configuration);
+        services.AddLogging(logging => logging
+            .AddProvider(new OutOfInvocationConsoleLoggerProvider())
+            .AddFilter<OutOfInvocationConsoleLoggerProvider>(null, LogLevel.Warning)
+            .AddFilter<OutOfInvocationConsoleLoggerProvider>("ResNeSt", LogLevel.Information)
+            // Azure.Core reports every expected 404/409 of a create-if-missing as a warning; real faults surface as exceptions.
+            .AddFilter<OutOfInvocationConsoleLoggerProvider>("Azure", LogLevel.Error));
         services.AddClassificationPipeline(configuration);
         return services;
     }

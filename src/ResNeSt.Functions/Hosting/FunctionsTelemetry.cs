@@ -14,10 +14,13 @@ namespace ResNeSt.Functions.Hosting;
 /// <summary>Where the worker's traces, metrics and logs go.</summary>
 public enum TelemetryExporter
 {
-    /// <summary>Nothing is exported (<c>Telemetry__Console=false</c> without Application Insights).</summary>
+    /// <summary>Nothing is exported: no Application Insights and no <c>Telemetry__Console=true</c> (the default locally).</summary>
     None,
 
-    /// <summary>Local runs: spans and metrics printed by the console exporter.</summary>
+    /// <summary>
+    /// Spans and metrics printed by the console exporter, only when asked for (<c>Telemetry__Console=true</c>): under the
+    /// Functions host every line of the worker's console becomes a host log entry, so it is off by default.
+    /// </summary>
     Console,
 
     /// <summary><c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is set (the deployment sets it).</summary>
@@ -42,7 +45,7 @@ public sealed record TelemetrySettings(TelemetryExporter Exporter, string? Conne
         var connectionString = configuration[ConnectionStringSetting];
         if (string.IsNullOrWhiteSpace(connectionString))
         {
-            var console = !string.Equals(configuration[ConsoleSetting], "false", StringComparison.OrdinalIgnoreCase);
+            var console = string.Equals(configuration[ConsoleSetting], "true", StringComparison.OrdinalIgnoreCase);
             return new TelemetrySettings(console ? TelemetryExporter.Console : TelemetryExporter.None, null, false, null);
         }
 

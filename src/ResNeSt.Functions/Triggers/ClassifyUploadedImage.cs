@@ -15,7 +15,7 @@ public sealed class ClassifyUploadedImage(ClassificationPipeline pipeline)
 
     [Function(Name)]
     public async Task RunAsync(
-        [BlobTrigger("%Pipeline__ImagesContainer%/{name}", Source = BlobTriggerSource.EventGrid, Connection = "ImageStorage")] BlobClient blob,
+        [BlobTrigger(BindingExpressions.ImagesContainer + "/{name}", Source = BlobTriggerSource.EventGrid, Connection = "ImageStorage")] BlobClient blob,
         FunctionContext context,
         CancellationToken cancellationToken)
     {

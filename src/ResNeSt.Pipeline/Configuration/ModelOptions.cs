@@ -5,7 +5,7 @@ namespace ResNeSt.Pipeline.Configuration;
 /// <summary>
 /// Where the ONNX model comes from (configuration section <c>Model</c>): a local file baked into the image
 /// (<c>Model__Path</c>) or a blob in the <c>models</c> container (<c>Model__BlobName</c>), checked against
-/// <c>Model__Sha256</c> and cached on local disk.
+/// <c>Model__Sha256</c> when it is set and cached on local disk.
 /// </summary>
 public sealed class ModelOptions : IValidatableObject
 {
@@ -19,7 +19,11 @@ public sealed class ModelOptions : IValidatableObject
     [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "Container must be a valid container name.")]
     public string Container { get; set; } = ResourceNames.Default.Containers.Models;
 
-    /// <summary>Expected SHA-256 of the model file (64 hex digits). Required for a blob, optional (but checked) for a path.</summary>
+    /// <summary>
+    /// Expected SHA-256 of the model file (64 hex digits), optional and checked when set. Without it the model is the
+    /// current content of the blob (or file), which only the app's identity and the deployer can write; its hash is
+    /// logged at load and stored with every result, so each result still names the exact model that produced it.
+    /// </summary>
     [RegularExpression("^[0-9a-fA-F]{64}$", ErrorMessage = "Sha256 must be 64 hexadecimal digits.")]
     public string? Sha256 { get; set; }
 
@@ -42,12 +46,6 @@ public sealed class ModelOptions : IValidatableObject
             yield return new ValidationResult(
                 "Set exactly one of Model:Path (a local ONNX file) or Model:BlobName (a blob in the models container).",
                 [nameof(Path), nameof(BlobName)]);
-        }
-
-        if (hasBlob && string.IsNullOrWhiteSpace(Sha256))
-        {
-            // A downloaded model is trusted only by its hash.
-            yield return new ValidationResult("Model:Sha256 is required when the model comes from a blob.", [nameof(Sha256)]);
         }
     }
 }

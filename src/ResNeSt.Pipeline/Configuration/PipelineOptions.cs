@@ -46,6 +46,20 @@ public sealed class PipelineOptions
     /// <summary>Create the containers, queue and tables at start-up when missing (local runs; harmless in Azure).</summary>
     public bool EnsureStorageResources { get; set; } = true;
 
+    /// <summary>
+    /// Delay before the first re-drive of an upload the host gave up on (its poison message); each further attempt
+    /// waits twice as long, up to an hour.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan RedriveDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Re-drives of one undelivered upload while the model stays unavailable (the default, 16, spans about 10 hours);
+    /// after that its failed result stays until the blob is uploaded again or a batch job re-classifies it.
+    /// </summary>
+    [Range(1, 100)]
+    public int RedriveMaxAttempts { get; set; } = 16;
+
     /// <summary>Messages a batch job enqueues concurrently while it enumerates a prefix.</summary>
     [Range(1, 256)]
     public int EnqueueConcurrency { get; set; } = 16;

@@ -11,6 +11,7 @@ using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Redrive;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Pipeline.Tagging;
@@ -77,6 +78,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<ModelRuntime>();
         services.AddSingleton<ClassificationPipeline>();
         services.AddSingleton<BatchJobService>();
+        services.AddSingleton<UndeliveredBlobService>();
         services.AddHostedService<PipelineStartup>();
         return services;
     }

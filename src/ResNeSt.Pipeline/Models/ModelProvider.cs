@@ -39,24 +39,30 @@ public sealed class ModelProvider(IOptions<ModelOptions> options, PipelineStorag
             return new LocalModel(path, sha, length, "file");
         }
 
-        var expected = _options.Sha256!.ToLowerInvariant();
+        var expected = _options.Sha256?.ToLowerInvariant();
         var cacheDir = _options.CacheDirectory ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "resnest-models");
         Directory.CreateDirectory(cacheDir);
-        var cached = System.IO.Path.Combine(cacheDir, expected + ".onnx");
-        if (File.Exists(cached))
+        if (expected is { Length: > 0 })
         {
-            var (sha, length) = await HashFileAsync(cached, cancellationToken).ConfigureAwait(false);
-            if (sha == expected)
+            // A pinned model is fetched once: a cache entry with the expected hash is that model.
+            var pinned = System.IO.Path.Combine(cacheDir, expected + ".onnx");
+            if (File.Exists(pinned))
             {
-                PipelineLog.ModelResolved(logger, cached, sha, "cache");
-                return new LocalModel(cached, sha, length, "cache");
-            }
+                var (sha, length) = await HashFileAsync(pinned, cancellationToken).ConfigureAwait(false);
+                if (sha == expected)
+                {
+                    PipelineLog.ModelResolved(logger, pinned, sha, "cache");
+                    return new LocalModel(pinned, sha, length, "cache");
+                }
 
-            File.Delete(cached); // a torn or tampered cache entry: fetch again
+                File.Delete(pinned); // a torn or tampered cache entry: fetch again
+            }
         }
 
         var blob = storage.Blobs.GetBlobContainerClient(_options.Container).GetBlobClient(_options.BlobName);
-        var partial = cached + "." + Guid.NewGuid().ToString("N") + ".partial";
+        // Unpinned, the blob's current content is the model: download it (at load and reload only) and name the cache
+        // entry by the hash it turns out to have.
+        var partial = System.IO.Path.Combine(cacheDir, Guid.NewGuid().ToString("N") + ".partial");
         try
         {
             long total;
@@ -81,6 +87,7 @@ public sealed class ModelProvider(IOptions<ModelOptions> options, PipelineStorag
             }
 
             Verify(actual, $"{_options.Container}/{_options.BlobName}");
+            var cached = System.IO.Path.Combine(cacheDir, actual + ".onnx");
             File.Move(partial, cached, overwrite: true);
             PipelineLog.ModelResolved(logger, cached, actual, "blob");
             return new LocalModel(cached, actual, total, "blob");

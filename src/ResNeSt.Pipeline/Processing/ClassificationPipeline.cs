@@ -99,6 +99,49 @@ public sealed class ClassificationPipeline
         }
     }
 
+    /// <summary>
+    /// Records that every delivery of the current version of <paramref name="blob"/> failed for a reason that is not
+    /// the image's (<see cref="Redrive.UndeliveredReasons"/>), so that a query answers "failed, and why" instead of
+    /// nothing. Returns false when there is nothing to record: the blob is gone, or this version already has a final
+    /// result, or a newer one, or a live invocation is classifying it right now.
+    /// </summary>
+    public async Task<bool> RecordUndeliveredAsync(BlobClient blob, string errorCode, string errorMessage, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        BlobProperties properties;
+        try
+        {
+            properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return false;
+        }
+
+        var blobRef = new BlobRef(blob.BlobContainerName, blob.Name).WithETag(properties.ETag.ToString());
+        var claim = await _results.ClaimAsync(
+            blobRef, properties.LastModified, "undelivered-" + Guid.NewGuid().ToString("N"), _options.ClaimTimeout, cancellationToken)
+            .ConfigureAwait(false);
+        if (claim.Status != ClaimStatus.Claimed)
+        {
+            return false;
+        }
+
+        var failed = new ResultEntity
+        {
+            Container = blobRef.Container,
+            BlobName = blobRef.Name,
+            Status = ResultStatus.Failed,
+            BlobETag = blobRef.ETag,
+            BlobLastModified = properties.LastModified,
+            ContentLength = properties.ContentLength,
+            ProcessedAt = _time.GetUtcNow(),
+            ErrorCode = errorCode,
+            ErrorMessage = errorMessage,
+        };
+        return await _results.CompleteAsync(claim.Entity, failed, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<ProcessingOutcome> ProcessCoreAsync(BlobClient blob, string name, string invocationId, Activity? activity, CancellationToken cancellationToken)
     {
         var blobRef = new BlobRef(blob.BlobContainerName, blob.Name);

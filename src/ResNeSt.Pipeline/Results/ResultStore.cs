@@ -89,7 +89,9 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
                 }
             }
 
-            if (existing.Status != ResultStatus.Processing && existing.BlobETag == etag)
+            // A version recorded as undelivered (the host gave up on it) is not done: its next delivery classifies it.
+            if (existing.Status != ResultStatus.Processing && existing.BlobETag == etag
+                && !(existing.Status == ResultStatus.Failed && Redrive.UndeliveredReasons.IsUndelivered(existing.ErrorCode)))
             {
                 return new ClaimResult(ClaimStatus.AlreadyDone, existing);
             }

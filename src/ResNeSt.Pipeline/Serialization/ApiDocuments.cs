@@ -71,10 +71,13 @@ public sealed record HealthDocument(bool Ready, string? Variant, string? ModelSh
 /// A message on the classify queue: <c>enumerate</c> lists one page of the job's prefix (and enqueues the next page),
 /// <c>classify</c> classifies one blob and counts it in the job.
 /// </summary>
-public sealed record BatchMessage(string Kind, string JobId, string? Name = null, int? Page = null, string? Continuation = null)
+public sealed record BatchMessage(string Kind, string JobId, string? Name = null, int? Page = null, string? Continuation = null, int? Attempt = null)
 {
     public const string EnumerateKind = "enumerate";
     public const string ClassifyKind = "classify";
+
+    /// <summary>Classify <see cref="Name"/> again, outside any job (<see cref="Redrive.UndeliveredBlobService"/>); <see cref="Attempt"/> counts from 1.</summary>
+    public const string RedriveKind = "redrive";
 }
 
 /// <summary>RFC 9457 problem details; <see cref="InvocationId"/> correlates the response with the function's logs and trace.</summary>

@@ -13,6 +13,7 @@ namespace ResNeSt.Pipeline.Serialization;
 [JsonSerializable(typeof(BatchJobDocument))]
 [JsonSerializable(typeof(HealthDocument))]
 [JsonSerializable(typeof(BatchMessage))]
+[JsonSerializable(typeof(Redrive.BlobTriggerPoisonMessage))]
 [JsonSerializable(typeof(ProblemDocument))]
 [JsonSerializable(typeof(PredictionDocument[]))]
 [JsonSerializable(typeof(IReadOnlyList<ResultDocument>))]

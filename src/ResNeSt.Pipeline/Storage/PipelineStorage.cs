@@ -31,10 +31,18 @@ public sealed class PipelineStorage
         Images = blobs.GetBlobContainerClient(options.Value.ImagesContainer);
         Models = blobs.GetBlobContainerClient(names.Containers.Models);
         ClassifyQueue = queues.GetQueueClient(options.Value.ClassifyQueue);
+        ClassifyPoisonQueue = queues.GetQueueClient(options.Value.ClassifyQueue + PoisonSuffix);
+        BlobTriggerPoisonQueue = queues.GetQueueClient(BlobTriggerPoisonQueueName);
         Results = tables.GetTableClient(names.Tables.Results);
         LabelIndex = tables.GetTableClient(names.Tables.LabelIndex);
         BatchJobs = tables.GetTableClient(names.Tables.BatchJobs);
     }
+
+    /// <summary>The suffix the Functions host gives a queue's poison queue.</summary>
+    public const string PoisonSuffix = "-poison";
+
+    /// <summary>The queue the host's blobs extension moves a blob-trigger event to after its last failed attempt.</summary>
+    public const string BlobTriggerPoisonQueueName = "webjobs-blobtrigger-poison";
 
     public BlobServiceClient Blobs { get; }
 
@@ -43,6 +51,11 @@ public sealed class PipelineStorage
     public BlobContainerClient Models { get; }
 
     public QueueClient ClassifyQueue { get; }
+
+    public QueueClient ClassifyPoisonQueue { get; }
+
+    /// <summary>Blob-trigger events the host gave up on (in the trigger connection's account, which is this one).</summary>
+    public QueueClient BlobTriggerPoisonQueue { get; }
 
     public TableClient Results { get; }
 
@@ -55,7 +68,13 @@ public sealed class PipelineStorage
     {
         await Tolerate(Images.Name, () => Images.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
         await Tolerate(Models.Name, () => Models.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await Tolerate(ClassifyQueue.Name, () => ClassifyQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        // The poison queues too: the host's queue listeners poll them from start-up, and every poll of a missing queue
+        // logs a 404 warning.
+        foreach (var queue in new[] { ClassifyQueue, ClassifyPoisonQueue, BlobTriggerPoisonQueue })
+        {
+            await Tolerate(queue.Name, () => queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
         foreach (var table in new[] { Results, LabelIndex, BatchJobs })
         {
             await Tolerate(table.Name, () => table.CreateIfNotExistsAsync(cancellationToken)).ConfigureAwait(false);

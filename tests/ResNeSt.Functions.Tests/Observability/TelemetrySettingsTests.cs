@@ -17,10 +17,12 @@ public sealed class TelemetrySettingsTests
         TelemetrySettings.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
 
     [Fact]
-    public void Locally_without_Application_Insights_the_console_is_used_unless_turned_off()
+    public void Locally_without_Application_Insights_nothing_is_exported_unless_the_console_is_asked_for()
     {
-        Assert.Equal(TelemetryExporter.Console, Read([]).Exporter);
+        // Off unless asked for: under the host every console line of the worker becomes a host log entry.
+        Assert.Equal(TelemetryExporter.None, Read([]).Exporter);
         Assert.Equal(TelemetryExporter.None, Read(new() { [TelemetrySettings.ConsoleSetting] = "false" }).Exporter);
+        Assert.Equal(TelemetryExporter.Console, Read(new() { [TelemetrySettings.ConsoleSetting] = "true" }).Exporter);
     }
 
     [Fact]
