@@ -227,3 +227,39 @@ internal sealed class FunctionsHost : IAsyncDisposable
             : (null, "Skipped: neither Core Tools (func on PATH) nor ../shared/functions-host/run-host is here to run the Functions host.");
     }
 }
+
+/// <summary>Resident and peak memory of a process, from /proc (Linux).</summary>
+internal sealed record ProcessMemory(long ResidentBytes, long PeakResidentBytes)
+{
+    public static ProcessMemory? Of(int pid)
+    {
+        var status = $"/proc/{pid}/status";
+        if (!File.Exists(status))
+        {
+            return null;
+        }
+
+        long Read(string key) => File.ReadLines(status).Where(l => l.StartsWith(key, StringComparison.Ordinal))
+            .Select(l => long.Parse(l[key.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024).FirstOrDefault();
+        return new ProcessMemory(Read("VmRSS:"), Read("VmHWM:"));
+    }
+
+    /// <summary>The worker: the host's child process running the app's dll.</summary>
+    public static int? WorkerOf(int hostPid) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0)
+            .FirstOrDefault(pid =>
+            {
+                try
+                {
+                    var stat = File.ReadAllText($"/proc/{pid}/stat");
+                    var ppid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                    return ppid == hostPid && File.ReadAllText($"/proc/{pid}/cmdline").Contains("ResNeSt.Functions.dll", StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            }) is var found and > 0 ? found : null;
+}

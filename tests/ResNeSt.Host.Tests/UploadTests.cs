@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using ResNeSt.Host.Tests.Infrastructure;
+using ResNeSt.Pipeline.Configuration;
+using Xunit.Abstractions;
+
+namespace ResNeSt.Host.Tests;
+
+/// <summary>Uploads and their BlobCreated events, through the host's Event Grid webhook, to results, index rows and tags.</summary>
+[Collection(ServingApp.Name)]
+public sealed class UploadTests(ServingAppFixture fixture, ITestOutputHelper output)
+{
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(90);
+
+    [SkippableFact]
+    public async Task Every_upload_becomes_a_result_an_index_row_and_tags_and_the_samples_get_PyTorchs_top5()
+    {
+        var app = fixture.App;
+        var uploads = new List<(string Name, string File)>();
+        foreach (var file in Samples.All)
+        {
+            var name = "photos/" + Path.GetFileName(file);
+            await app.UploadAsync(name, await File.ReadAllBytesAsync(file));
+            uploads.Add((name, file));
+        }
+
+        var worker = ProcessMemory.WorkerOf(app.Host.ProcessId);
+        var before = worker is { } w ? ProcessMemory.Of(w) : null;
+
+        // One POST per event (an Event Grid subscription's default batch of one), all at once; latency is from the
+        // POST to the first GET that sees the stored result.
+        var latencies = await Task.WhenAll(uploads.Select(async upload =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var response = await app.DeliverBlobCreatedAsync([app.Images.GetBlobClient(upload.Name)]);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var result = await app.WaitForResultAsync(upload.Name, s_wait);
+            return (upload.Name, upload.File, Result: result, Ms: Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }));
+
+        var after = worker is { } w2 ? ProcessMemory.Of(w2) : null;
+        var sorted = latencies.Select(l => l.Ms).Order().ToArray();
+        output.WriteLine($"{latencies.Length} uploads; event → stored result: median {sorted[sorted.Length / 2]:0} ms, p95 {sorted[(int)Math.Ceiling(sorted.Length * 0.95) - 1]:0} ms, max {sorted[^1]:0} ms");
+        output.WriteLine($"worker memory after warm-up {before?.ResidentBytes / (1 << 20)} MiB; after the uploads {after?.ResidentBytes / (1 << 20)} MiB, peak {after?.PeakResidentBytes / (1 << 20)} MiB");
+
+        foreach (var (name, file, result, _) in latencies)
+        {
+            Assert.True((string?)result["status"] == "succeeded", $"{name}: {result.ToJsonString()}");
+            var etag = (await app.Images.GetBlobClient(name).GetPropertiesAsync()).Value.ETag.ToString();
+            Assert.Equal(etag, (string?)result["blobETag"]);
+            var predictions = result["predictions"]!.AsArray().Select(p => (int)p!["index"]!).ToArray();
+            Assert.Equal(5, predictions.Length);
+            if (Samples.PyTorchTop5.TryGetValue(Path.GetFileName(file), out var pytorch))
+            {
+                Assert.Equal(pytorch, predictions);
+            }
+
+            // Tags: the top-1 label under the project's key.
+            var tags = (await app.Images.GetBlobClient(name).GetTagsAsync()).Value.Tags;
+            Assert.Equal((int)result["top1"]!["index"]!, int.Parse(tags["resnest-class"], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(tags.ContainsKey("resnest-label"));
+        }
+
+        // The label index finds each one through the API.
+        foreach (var group in latencies.GroupBy(l => (string)l.Result["top1"]!["label"]!))
+        {
+            var names = await ByLabelAsync(app, group.Key);
+            foreach (var (name, _, _, _) in group)
+            {
+                Assert.Contains(name, names);
+            }
+        }
+
+        Assert.Empty(await PoisonedAsync(app));
+    }
+
+    [SkippableFact]
+    public async Task An_event_delivered_twice_gives_one_result_and_one_index_row()
+    {
+        var app = fixture.App;
+        var blob = await app.UploadAsync("twice/dog.jpg", await File.ReadAllBytesAsync(Path.Combine(Samples.Directory, "dog.jpg")));
+        var deliveries = await Task.WhenAll(app.DeliverBlobCreatedAsync([blob]), app.DeliverBlobCreatedAsync([blob]));
+        Assert.All(deliveries, d => Assert.Equal(HttpStatusCode.Accepted, d.StatusCode));
+        var first = await app.WaitForResultAsync(blob.Name, s_wait);
+
+        // A late third delivery of the same version changes nothing.
+        using (var late = await app.DeliverBlobCreatedAsync([blob]))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, late.StatusCode);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var again = await app.ResultAsync(blob.Name);
+        Assert.Equal((string?)first["processedAt"], (string?)again!["processedAt"]);
+        Assert.Equal(1, await IndexRowsAsync(app, blob.Name));
+    }
+
+    [SkippableFact]
+    public async Task An_event_for_a_blob_deleted_since_leaves_no_result_and_nothing_poisoned()
+    {
+        var app = fixture.App;
+        var blob = await app.UploadAsync("gone/rocket.jpg", await File.ReadAllBytesAsync(Path.Combine(Samples.Directory, "rocket.jpg")));
+        await blob.DeleteAsync();
+        using (var response = await app.DeliverBlobCreatedAsync([blob]))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        Assert.Null(await app.ResultAsync(blob.Name));
+        Assert.DoesNotContain(blob.Name, await PoisonedAsync(app));
+    }
+
+    [SkippableFact]
+    public async Task An_overwrite_replaces_the_result_and_moves_the_index_row()
+    {
+        var app = fixture.App;
+        const string name = "overwrite/photo.png";
+        var blob = await app.UploadAsync(name, await File.ReadAllBytesAsync(Path.Combine(Samples.Directory, "camera.png")));
+        using (await app.DeliverBlobCreatedAsync([blob]))
+        {
+        }
+
+        var first = await app.WaitForResultAsync(name, s_wait);
+        await app.UploadAsync(name, await File.ReadAllBytesAsync(Path.Combine(Samples.Directory, "coffee.png")));
+        var etag = (await blob.GetPropertiesAsync()).Value.ETag.ToString();
+        using (await app.DeliverBlobCreatedAsync([blob]))
+        {
+        }
+
+        var second = await app.WaitForResultAsync(name, s_wait, r => (string?)r["blobETag"] == etag && (string?)r["status"] == "succeeded");
+        Assert.NotEqual((string?)first["blobETag"], (string?)second["blobETag"]);
+        Assert.Equal(Samples.PyTorchTop5["coffee.png"], second["predictions"]!.AsArray().Select(p => (int)p!["index"]!));
+        Assert.Equal(1, await IndexRowsAsync(app, name));
+    }
+
+    [SkippableTheory]
+    [InlineData("odd/with space.png")]
+    [InlineData("odd/plus+sign.png")]
+    [InlineData("odd/ünïcødé-名前.png")]
+    [InlineData("odd/hash#tag.png")]
+    [InlineData("odd/percent%20sign.png")]
+    [InlineData("odd/semi;colon&amp=.png")]
+    public async Task Odd_blob_names_are_classified_and_found_by_name(string name)
+    {
+        var app = fixture.App;
+        var blob = await app.UploadAsync(name, await File.ReadAllBytesAsync(Path.Combine(Samples.Directory, "camera.png")));
+        using (var response = await app.DeliverBlobCreatedAsync([blob]))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        var result = await app.WaitForResultAsync(name, s_wait);
+        Assert.Equal(("succeeded", name), ((string?)result["status"], (string?)result["name"]));
+        Assert.Equal(Samples.PyTorchTop5["camera.png"], result["predictions"]!.AsArray().Select(p => (int)p!["index"]!));
+    }
+
+    internal static async Task<List<string>> ByLabelAsync(HostedApp app, string label, int top = 100)
+    {
+        var names = new List<string>();
+        string? token = null;
+        do
+        {
+            var path = $"api/results?label={Uri.EscapeDataString(label)}&top={top}" + (token is null ? "" : "&continuationToken=" + Uri.EscapeDataString(token));
+            using var response = await app.SendAsync(HttpMethod.Get, path);
+            response.EnsureSuccessStatusCode();
+            var page = await HostedApp.JsonAsync(response);
+            var items = page["items"]!.AsArray();
+            Assert.True(items.Count <= top);
+            names.AddRange(items.Select(i => (string)i!["name"]!));
+            token = (string?)page["continuationToken"];
+        }
+        while (token is not null);
+        return names;
+    }
+
+    internal static async Task<int> IndexRowsAsync(HostedApp app, string name)
+    {
+        int count = 0;
+        var index = app.Tables.GetTableClient(ResourceNames.Default.Tables.LabelIndex);
+        await foreach (var row in index.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"BlobName eq {name}")))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>Blob names of the events the host gave up on that are still in its poison queue.</summary>
+    internal static async Task<List<string>> PoisonedAsync(HostedApp app)
+    {
+        var queue = app.Queues.GetQueueClient("webjobs-blobtrigger-poison");
+        if (!await queue.ExistsAsync())
+        {
+            return [];
+        }
+
+        var peeked = await queue.PeekMessagesAsync(32);
+        return peeked.Value.Select(m => (string?)JsonNode.Parse(m.Body.ToString())?["BlobName"] ?? "?").ToList();
+    }
+}
