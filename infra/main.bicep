@@ -12,6 +12,11 @@ param environmentName string
 
 @minLength(1)
 @description('Region for every resource. Serverless GPUs are offered only in some regions (see docs/deploy.md).')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string
 
 @description('Where the functions run: a serverless T4 or A100 GPU on Container Apps, or CPU on Flex Consumption.')
@@ -39,8 +44,22 @@ param minReplicas int = 0
 @minValue(1)
 param maxReplicas int = 4
 
-@description('True: Application Insights accepts only Entra ID-authenticated telemetry.')
-param appInsightsDisableLocalAuth bool = false
+@description('True: Application Insights accepts only Entra ID-authenticated telemetry (the app and the host send it with the identity).')
+param appInsightsDisableLocalAuth bool = true
+
+@description('Execution provider on the GPU hostings: cuda fails loudly (health 503 with a code) when the GPU cannot be used; auto falls back to CPU. See docs/deploy.md.')
+@allowed([
+  'cuda'
+  'auto'
+])
+param gpuExecutionProvider string = 'cuda'
+
+@description('off: skip the check that a GPU hosting goes to a region with serverless GPUs (for regions added after this template).')
+@allowed([
+  'on'
+  'off'
+])
+param gpuRegionCheck string = 'on'
 
 @description('Object id of the deploying user; gets write access to the images and models containers. Empty: none.')
 param principalId string = ''
@@ -61,6 +80,17 @@ var serviceTags = union(tags, {
   'azd-service-name': 'functions'
 })
 var isGpu = hosting != 'cpu-flex'
+
+// Regions with serverless GPUs (Container Apps workload profiles overview, see docs/deploy.md). A GPU hosting
+// elsewhere fails before anything is created instead of after the environment times out.
+var serverlessGpuRegions = [
+  'westus3'
+  'australiaeast'
+  'swedencentral'
+]
+var checkedLocation = !isGpu || gpuRegionCheck == 'off' || contains(serverlessGpuRegions, toLower(location))
+  ? location
+  : fail('Serverless GPUs (${hosting}) are not offered in ${location}; use one of ${join(serverlessGpuRegions, ', ')}, RESNEST_HOSTING=cpu-flex, or RESNEST_GPU_REGION_CHECK=off (docs/deploy.md).')
 
 // One entry per GPU hosting choice: the serverless GPU workload profile and what one replica gets of it.
 var gpuProfiles = {
@@ -100,7 +130,7 @@ var storageSuffix = environment().suffixes.storage
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-03-01' = {
   name: 'rg-${environmentName}'
-  location: location
+  location: checkedLocation
   tags: tags
 }
 
@@ -245,14 +275,25 @@ var pipelineSettings = union(
     '${names.settings.imagesContainer}': names.containers.images
     '${names.settings.classifyQueue}': names.queues.classify
     '${names.settings.modelBlobName}': modelBlobName
-    '${names.settings.executionProvider}': isGpu ? 'cuda' : 'cpu'
+    '${names.settings.executionProvider}': isGpu ? gpuExecutionProvider : 'cpu'
   },
   empty(modelSha256) ? {} : { '${names.settings.modelSha256}': modelSha256 }
 )
 
-// Flex Consumption takes the worker runtime from functionAppConfig and rejects it as a setting.
+// The port both the placeholder image (first provision) and the app's image listen on: ingress targets it, and
+// `azd deploy` only swaps the image, never the ingress.
+var containerPort = 8080
+
+// Container Apps only. Flex Consumption takes the worker runtime from functionAppConfig and rejects it as a setting,
+// and manages its own keys and host id.
 var containerOnlySettings = {
   FUNCTIONS_WORKER_RUNTIME: 'dotnet-isolated'
+  ASPNETCORE_URLS: 'http://+:${containerPort}'
+  // Keys live in the host storage account (blob `azure-webjobs-secrets/<host id>/`), not in the replica's
+  // ephemeral file system, and the host id does not change with the replica or revision: the blobs_extension key
+  // in the Event Grid subscription's URL stays valid across restarts, scale from zero and new revisions.
+  AzureWebJobsSecretStorageType: 'blob'
+  AzureFunctionsWebHost__hostid: functionAppName
 }
 
 module registry 'modules/registry.bicep' = if (isGpu) {
@@ -296,6 +337,7 @@ module gpuApp 'modules/function-containerapp.bicep' = if (isGpu) {
     registryServer: registry!.outputs.loginServer
     imageName: functionsImageName
     appSettings: union(connectionSettings, pipelineSettings, containerOnlySettings)
+    targetPort: containerPort
     minReplicas: minReplicas
     maxReplicas: maxReplicas
   }

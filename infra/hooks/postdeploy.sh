@@ -33,7 +33,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 subscription_name="${EVENTGRID_SUBSCRIPTION_NAME:-images-blob-created}"
-# Event Grid retries with exponential back-off until either limit is reached, then dead-letters the event.
+# Event Grid retries a delivery the webhook did not accept (anything but 2xx) with exponential back-off until either
+# limit is reached, then dead-letters the event. The blob webhook answers 202 once it has queued the blob: failures of
+# the function itself are retried by the host (5 attempts, then webjobs-blobtrigger-poison), not by Event Grid.
 max_delivery_attempts="${EVENTGRID_MAX_DELIVERY_ATTEMPTS:-30}"
 event_ttl_minutes="${EVENTGRID_EVENT_TTL_MINUTES:-1440}"
 wait_attempts="${POSTDEPLOY_WAIT_ATTEMPTS:-40}"
@@ -47,15 +49,20 @@ show() {
   echo
 }
 
+extension_command=()
 case "$RESNEST_HOSTING" in
   gpu-t4 | gpu-a100)
-    # The containerapp extension's output shape has varied between previews: accept a map or a name/value list.
+    # `az containerapp function` lives in the containerapp extension. Installed up front: az's dynamic-install prompt
+    # cannot be answered inside a hook.
+    extension_command=(az extension add --name containerapp --upgrade --yes --only-show-errors)
+    # Answers {"value": {"keys": [{"name": ..., "value": ...}]}} (the shape the extension's scenario test asserts).
     key_command=(az containerapp function keys list
       --resource-group "$AZURE_RESOURCE_GROUP" --name "$FUNCTION_APP_NAME" --key-type systemKey
-      --query "systemKeys.blobs_extension || blobs_extension || (keys[?name=='blobs_extension'] | [0].value) || (value[?name=='blobs_extension'] | [0].value)"
+      --query "value.keys[?name=='blobs_extension'] | [0].value"
       --output tsv)
     ;;
   cpu-flex)
+    # Answers the host keys document: {"functionKeys": {...}, "masterKey": ..., "systemKeys": {name: value}}.
     key_command=(az functionapp keys list
       --resource-group "$AZURE_RESOURCE_GROUP" --name "$FUNCTION_APP_NAME"
       --query systemKeys.blobs_extension --output tsv)
@@ -65,6 +72,14 @@ case "$RESNEST_HOSTING" in
     exit 1
     ;;
 esac
+
+if [ ${#extension_command[@]} -gt 0 ]; then
+  if $dry_run; then
+    show "${extension_command[@]}"
+  else
+    "${extension_command[@]}"
+  fi
+fi
 
 # Event Grid validates a new webhook within 30 seconds; a scaled-to-zero GPU replica can take longer to start,
 # so wake the app first and wait until it answers.

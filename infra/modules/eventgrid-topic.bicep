@@ -57,4 +57,45 @@ resource deadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// Event Grid gives up on an event (dead-letters it, or drops it when dead-lettering itself fails) only after every
+// retry: each one is a blob that was never classified. One alert per metric (criteria in one alert are ANDed); each
+// fires on the first event, in the portal's Alerts view; attach an action group to be notified (docs/deploy.md).
+var undeliveredMetrics = [
+  'DeadLetteredCount'
+  'DroppedEventCount'
+]
+
+resource undeliveredAlerts 'Microsoft.Insights/metricAlerts@2018-03-01' = [
+  for metric in undeliveredMetrics: {
+    name: '${name}-${toLower(metric)}'
+    location: 'global'
+    tags: tags
+    properties: {
+      description: 'BlobCreated events of the images container were not delivered (${metric}): see docs/deploy.md.'
+      severity: 2
+      enabled: true
+      scopes: [
+        topic.id
+      ]
+      evaluationFrequency: 'PT15M'
+      windowSize: 'PT1H'
+      criteria: {
+        'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+        allOf: [
+          {
+            criterionType: 'StaticThresholdCriterion'
+            name: metric
+            metricNamespace: 'Microsoft.EventGrid/systemTopics'
+            metricName: metric
+            operator: 'GreaterThan'
+            threshold: 0
+            timeAggregation: 'Total'
+          }
+        ]
+      }
+      autoMitigate: true
+    }
+  }
+]
+
 output name string = topic.name

@@ -31,6 +31,9 @@ param imageName string
 @description('App settings, name to value.')
 param appSettings object
 
+@description('Port the container listens on (ASPNETCORE_URLS in appSettings); the same for the placeholder and the app.')
+param targetPort int
+
 @description('Minimum replicas; 0 lets the GPU scale to zero.')
 @minValue(0)
 param minReplicas int
@@ -39,10 +42,10 @@ param minReplicas int
 @minValue(1)
 param maxReplicas int
 
-// The placeholder (Microsoft's quickstart image) listens on 80; our image runs as a non-root user and so on 8080.
+// Until the first `azd deploy` a public Functions image runs; ASPNETCORE_URLS makes it listen on targetPort like the
+// app's image, because `azd deploy` replaces only the image and keeps this ingress.
 var placeholderImage = 'mcr.microsoft.com/azure-functions/dotnet8-quickstart-demo:1.0'
 var image = empty(imageName) ? placeholderImage : imageName
-var targetPort = empty(imageName) ? 80 : 8080
 
 resource app 'Microsoft.App/containerApps@2025-07-01' = {
   name: name

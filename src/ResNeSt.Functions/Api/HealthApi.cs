@@ -9,7 +9,8 @@ namespace ResNeSt.Functions.Api;
 
 /// <summary>
 /// <c>GET /api/health</c> (anonymous, for probes): which model is loaded and whether it is warmed up; 503 with a
-/// failure code (<c>model_not_found</c>, <c>model_hash_mismatch</c>, <c>model_invalid</c>, <c>model_load_failed</c>)
+/// failure code (<c>model_not_found</c>, <c>model_hash_mismatch</c>, <c>model_invalid</c>, <c>model_load_failed</c>,
+/// <c>cuda_driver_not_found</c>, <c>cuda_driver_too_old</c>)
 /// while it is not, and nothing else: no error messages, settings or storage names. A probe of an app without a model
 /// tries the load again (at most once per <c>Model:ReloadInterval</c>), so a fixed model is picked up even when no
 /// invocation arrives.

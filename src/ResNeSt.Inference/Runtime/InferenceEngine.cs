@@ -194,6 +194,7 @@ public sealed class InferenceEngine : IDisposable
             SessionOptions? cudaOptions = null;
             try
             {
+                Diagnostics.CudaDriverCheck.Ensure(Diagnostics.CudaDriver.Probe(), logger);
                 cudaOptions = CreateSessionOptions(options, withCuda: true);
                 return (new InferenceSession(model, cudaOptions), CudaProviderName);
             }
@@ -227,7 +228,7 @@ public sealed class InferenceEngine : IDisposable
     }
 
     private static bool IsProviderFailure(Exception ex) =>
-        ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException;
+        ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or CudaDriverUnsuitableException;
 
     private static SessionOptions CreateSessionOptions(InferenceOptions options, bool withCuda)
     {

@@ -135,6 +135,8 @@ public sealed class ModelRuntime : IAsyncDisposable
         Azure.RequestFailedException { Status: 404 } => "model_not_found",
         ModelIntegrityException => "model_hash_mismatch",
         ResNeSt.Inference.Runtime.ModelContractException => "model_invalid",
+        // Inference:ExecutionProvider=cuda on a host whose NVIDIA driver is missing or too old (docs/deploy.md).
+        { InnerException: ResNeSt.Inference.Runtime.CudaDriverUnsuitableException driver } => driver.FailureCode,
         _ => "model_load_failed",
     };
 

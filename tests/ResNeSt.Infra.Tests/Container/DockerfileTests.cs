@@ -13,9 +13,9 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     private static readonly Dockerfile File = Dockerfile.Parse(System.IO.File.ReadAllText(Repository.Dockerfile));
 
     // What ONNX Runtime 1.31's CUDA execution provider loads (CUDA 13, cuDNN 9): linked (cudart, cuBLAS, cuRAND) or
-    // opened at run time (cuDNN and its engine libraries, cuFFT, NVRTC).
+    // opened at run time (cuDNN and its engine libraries, NVRTC).
     public static TheoryData<string> CudaLibraries => new(
-        "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcufft.so.12", "libcudnn.so.9",
+        "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcudnn.so.9",
         "libnvrtc.so.13");
 
     [Fact]
@@ -34,18 +34,40 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
             Assert.DoesNotContain(":latest", stage.Image, StringComparison.Ordinal);
         }
 
-        Assert.Matches(@"^nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-", File.Named("cuda").Image);
+        // From NVIDIA's registry: ACR Tasks would pull Docker Hub's copy anonymously, under its rate limits.
+        Assert.Matches(@"^nvcr\.io/nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-", File.Named("cuda").Image);
+        Assert.DoesNotContain(File.Stages, s => s.Image.StartsWith("nvidia/", StringComparison.Ordinal) || s.Image.StartsWith("docker.io/", StringComparison.Ordinal));
         Assert.Matches(@"^mcr\.microsoft\.com/dotnet/sdk:10\.0\.\d+", File.Named("build").Image);
     }
 
     [Fact]
-    public void The_app_runs_as_a_non_root_user()
+    public void The_app_runs_as_the_base_images_unprivileged_user()
     {
         var instructions = File.Final.Instructions;
         var lastUser = instructions.Select((instruction, index) => (instruction, index)).Last(p => p.instruction.Keyword == "USER");
-        Assert.True(int.TryParse(lastUser.instruction.Arguments, out var uid) && uid > 0, $"USER {lastUser.instruction.Arguments} must be a numeric non-root uid");
+        // .NET 8+ images (the Functions dotnet-isolated ones included) already have user and group `app`, uid 1654:
+        // `useradd ... app` fails the build with "user 'app' already exists".
+        Assert.Contains(lastUser.instruction.Arguments, new[] { "app", "1654", "app:app", "1654:1654" });
         Assert.DoesNotContain(instructions.Skip(lastUser.index + 1), i => i.Keyword is "RUN" or "COPY" or "ADD");
-        Assert.Contains(File.Final.All("RUN"), run => run.Contains($"useradd --uid {uid}", StringComparison.Ordinal));
+        Assert.DoesNotContain(File.Final.All("RUN"), run => run.Contains("useradd", StringComparison.Ordinal) || run.Contains("adduser", StringComparison.Ordinal));
+        Assert.Contains(File.Final.All("RUN"), run => run.Contains("-o app -g app", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Ships_no_cufft_since_the_provider_does_not_link_it_and_resnest_has_no_fft()
+    {
+        Assert.DoesNotContain(ElfDependencies.Needed(Repository.OnnxRuntimeCudaProvider), n => n.StartsWith("libcufft", StringComparison.Ordinal));
+        Assert.DoesNotContain("cufft", System.IO.File.ReadAllText(Repository.Dockerfile).Replace("No cuFFT", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Publishes_the_gpu_build_of_onnx_runtime_without_the_tensorrt_provider()
+    {
+        var build = File.Named("build").All("RUN").ToList();
+        Assert.Contains(build, r => r.Contains("dotnet restore", StringComparison.Ordinal) && r.Contains("-p:OnnxRuntimeFlavor=gpu", StringComparison.Ordinal));
+        var publish = Assert.Single(build, r => r.Contains("dotnet publish", StringComparison.Ordinal));
+        Assert.Contains("-p:OnnxRuntimeFlavor=gpu", publish, StringComparison.Ordinal);
+        Assert.Contains("rm /app/publish/libonnxruntime_providers_tensorrt.so", publish, StringComparison.Ordinal);
     }
 
     [Theory]

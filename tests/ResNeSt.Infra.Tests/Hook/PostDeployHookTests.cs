@@ -29,85 +29,132 @@ public sealed class PostDeployHookTests
         Assert.True(result.ExitCode == 0, result.Describe());
     }
 
-    [Fact]
-    public async Task Dry_run_prints_every_command_with_a_key_placeholder_and_runs_none()
+    private static readonly string[] ExtensionCommand =
+        ["az", "extension", "add", "--name", "containerapp", "--upgrade", "--yes", "--only-show-errors"];
+
+    public static TheoryData<HookShell> Shells => new(HookShell.Bash, HookShell.PowerShell);
+
+    [Theory]
+    [MemberData(nameof(Shells))]
+    public async Task Dry_run_prints_every_command_with_a_key_placeholder_and_runs_none(HookShell shell)
     {
         using var fake = new FakeAzureCli();
-        var result = await FakeAzureCli.RunHookAsync(fake.Environment(HookOutputs.For("gpu-t4")), "--dry-run");
+        var result = await FakeAzureCli.RunHookAsync(shell, fake.Environment(HookOutputs.For("gpu-t4")), dryRun: true);
 
         Assert.True(result.ExitCode == 0, result.Describe());
         Assert.Empty(fake.Calls);
         var commands = await ParseShellLinesAsync(result.StandardOutput);
-        Assert.Equal(3, commands.Count);
-        Assert.Equal(["curl", "--silent", "--output", "/dev/null", "--write-out", "%{http_code}", "--max-time", "60", $"https://{HookOutputs.HostName}/"], commands[0]);
-        Assert.Equal(GpuKeyCommandPrefix, commands[1][..GpuKeyCommandPrefix.Length]);
-        Assert.Equal(HookOutputs.SubscribeCommand("<blobs_extension-key>"), commands[2]);
+        Assert.Equal(4, commands.Count);
+        Assert.Equal(ExtensionCommand, commands[0]);
+        Assert.Equal(["curl", "--silent", "--output", "/dev/null", "--write-out", "%{http_code}", "--max-time", "60", $"https://{HookOutputs.HostName}/"], commands[1]);
+        Assert.Equal([.. GpuKeyCommandPrefix, "--query", "value.keys[?name=='blobs_extension'] | [0].value", "--output", "tsv"], commands[2]);
+        Assert.Equal(HookOutputs.SubscribeCommand("<blobs_extension-key>"), commands[3]);
     }
 
-    [Fact]
-    public async Task On_container_apps_it_waits_for_the_system_key_then_subscribes_the_blob_webhook()
+    [Theory]
+    [MemberData(nameof(Shells))]
+    public async Task On_container_apps_it_installs_the_extension_waits_for_the_system_key_then_subscribes_the_blob_webhook(HookShell shell)
     {
+        // The first two listings answer without blobs_extension (host up, trigger not registered yet).
         using var fake = new FakeAzureCli(keyMissingCalls: 2);
-        var result = await FakeAzureCli.RunHookAsync(fake.Environment(HookOutputs.For("gpu-a100")));
+        var result = await FakeAzureCli.RunHookAsync(shell, fake.Environment(HookOutputs.For("gpu-a100")), dryRun: false);
 
         Assert.True(result.ExitCode == 0, result.Describe());
         Assert.DoesNotContain(FakeAzureCli.SystemKey, result.StandardOutput + result.StandardError, StringComparison.Ordinal);
         var calls = fake.Calls;
-        Assert.Equal("curl", calls[0][0]);
+        Assert.Equal(ExtensionCommand, calls[0]);
+        Assert.Equal("curl", calls[1][0]);
         var keyCalls = calls.Where(c => c.Length > 2 && c[1] == "containerapp").ToList();
         Assert.Equal(3, keyCalls.Count);
         Assert.All(keyCalls, c => Assert.Equal(GpuKeyCommandPrefix, c[..GpuKeyCommandPrefix.Length]));
-        Assert.Contains("blobs_extension", keyCalls[0][GpuKeyCommandPrefix.Length + 1], StringComparison.Ordinal);
+        // The webhook URL carries the key the recorded `keys list` output holds, found by the hook's own --query.
         Assert.Equal(HookOutputs.SubscribeCommand(FakeAzureCli.SystemKey), calls[^1]);
-        Assert.Equal(5, calls.Count);
+        Assert.Equal(6, calls.Count);
     }
 
-    [Fact]
-    public async Task On_flex_consumption_it_reads_the_key_from_the_function_app()
+    [Theory]
+    [MemberData(nameof(Shells))]
+    public async Task On_flex_consumption_it_reads_the_key_from_the_function_app(HookShell shell)
     {
         using var fake = new FakeAzureCli();
-        var result = await FakeAzureCli.RunHookAsync(fake.Environment(HookOutputs.For("cpu-flex")));
+        var result = await FakeAzureCli.RunHookAsync(shell, fake.Environment(HookOutputs.For("cpu-flex")), dryRun: false);
 
         Assert.True(result.ExitCode == 0, result.Describe());
         var calls = fake.Calls;
         Assert.Equal(3, calls.Count);
+        Assert.Equal("curl", calls[0][0]);
         Assert.Equal(FlexKeyCommand, calls[1]);
         Assert.Equal(HookOutputs.SubscribeCommand(FakeAzureCli.SystemKey), calls[2]);
     }
 
-    [Fact]
-    public async Task Gives_up_when_the_key_never_appears()
+    [Theory]
+    [MemberData(nameof(Shells))]
+    public async Task Gives_up_when_the_key_never_appears(HookShell shell)
     {
         using var fake = new FakeAzureCli(keyMissingCalls: 100);
-        var result = await FakeAzureCli.RunHookAsync(fake.Environment(HookOutputs.For("gpu-t4")));
+        var result = await FakeAzureCli.RunHookAsync(shell, fake.Environment(HookOutputs.For("gpu-t4")), dryRun: false);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("no blobs_extension key", result.StandardError, StringComparison.Ordinal);
+        Assert.Equal(5, fake.Calls.Count(c => c.Contains("keys")));
         Assert.DoesNotContain(fake.Calls, c => c.Contains("eventgrid"));
     }
 
-    [Fact]
-    public async Task Refuses_to_run_without_the_azd_outputs_and_names_the_missing_ones()
+    [Theory]
+    [MemberData(nameof(Shells))]
+    public async Task Refuses_to_run_without_the_azd_outputs_and_names_the_missing_ones(HookShell shell)
     {
         using var fake = new FakeAzureCli();
         var outputs = HookOutputs.For("gpu-t4");
         outputs.Remove("STORAGE_ACCOUNT_ID");
         outputs.Remove("BLOB_TRIGGER_FUNCTION_NAME");
-        var result = await FakeAzureCli.RunHookAsync(fake.Environment(outputs), "--dry-run");
+        var result = await FakeAzureCli.RunHookAsync(shell, fake.Environment(outputs), dryRun: true);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("not set: STORAGE_ACCOUNT_ID BLOB_TRIGGER_FUNCTION_NAME", result.StandardError, StringComparison.Ordinal);
         Assert.Empty(fake.Calls);
     }
 
-    [Fact]
-    public async Task Rejects_an_unknown_hosting_choice()
+    [Theory]
+    [MemberData(nameof(Shells))]
+    public async Task Rejects_an_unknown_hosting_choice(HookShell shell)
     {
         using var fake = new FakeAzureCli();
-        var result = await FakeAzureCli.RunHookAsync(fake.Environment(HookOutputs.For("gpu-h100")), "--dry-run");
+        var result = await FakeAzureCli.RunHookAsync(shell, fake.Environment(HookOutputs.For("gpu-h100")), dryRun: true);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("unknown RESNEST_HOSTING 'gpu-h100'", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("containerapp-function-keys-list.json", "value.keys[?name=='blobs_extension'] | [0].value")]
+    [InlineData("functionapp-keys-list.json", "systemKeys.blobs_extension")]
+    public async Task The_fake_az_applies_the_query_to_the_recorded_shape_with_real_jmespath(string recording, string query)
+    {
+        using var fake = new FakeAzureCli();
+        var environment = fake.Environment(HookOutputs.For("gpu-t4"));
+        var command = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(environment["FAKE_RECORDINGS"]!, recording)))!["command"]!.GetValue<string>();
+        var az = Path.Combine(environment["PATH"]!.Split(Path.PathSeparator)[0], "az");
+
+        var found = await ProcessRunner.RunAsync(az, [.. command.Split(' '), "--query", query, "--output", "tsv"], Repository.Root, environment);
+        Assert.True(found.ExitCode == 0, found.Describe());
+        Assert.Equal(FakeAzureCli.SystemKey, found.StandardOutput.Trim());
+
+        // The query the hook used before (four alternatives, none for {"value": {"keys": [...]}}) finds nothing.
+        const string oldQuery = "systemKeys.blobs_extension || blobs_extension || (keys[?name=='blobs_extension'] | [0].value) || (value[?name=='blobs_extension'] | [0].value)";
+        if (recording.StartsWith("containerapp", StringComparison.Ordinal))
+        {
+            var old = await ProcessRunner.RunAsync(az, [.. command.Split(' '), "--query", oldQuery, "--output", "tsv"], Repository.Root, environment);
+            Assert.Equal(string.Empty, old.StandardOutput.Trim());
+        }
+    }
+
+    [Fact]
+    public void Azd_runs_the_powershell_twin_on_windows_for_both_hosting_layouts()
+    {
+        Assert.Contains("run: ./infra/hooks/postdeploy.ps1", Repository.Read("azure.yaml"), StringComparison.Ordinal);
+        Assert.Contains("run: ../../infra/hooks/postdeploy.ps1", Repository.Read("deploy", "cpu-flex", "azure.yaml"), StringComparison.Ordinal);
+        Assert.Contains("shell: pwsh", Repository.Read("azure.yaml"), StringComparison.Ordinal);
     }
 
     [Fact]

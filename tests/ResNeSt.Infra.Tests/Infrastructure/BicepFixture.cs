@@ -17,6 +17,17 @@ public sealed class BicepFixture : IAsyncLifetime
     public const string ImageName = "crexample.azurecr.io/resnest-functions/functions:azd-1";
     public static readonly string[] Hostings = ["gpu-t4", "gpu-a100", "cpu-flex"];
 
+    /// <summary>Snapshot key: gpu-t4 as the first `azd provision` creates it, before any image exists.</summary>
+    public const string FirstProvision = "gpu-t4-first-provision";
+
+    /// <summary>Run key: gpu-t4 in a region without serverless GPUs.</summary>
+    public const string GpuOutsideGpuRegions = "gpu-t4-in-eastus";
+
+    /// <summary>Run key: cpu-flex in that same region.</summary>
+    public const string FlexOutsideGpuRegions = "cpu-flex-in-eastus";
+
+    public const string RegionWithoutServerlessGpus = "eastus";
+
     private readonly string work = Directory.CreateTempSubdirectory("resnest-bicep-").FullName;
     private readonly Dictionary<string, Snapshot> snapshots = new(StringComparer.Ordinal);
     private readonly Dictionary<string, JsonNode> compiled = new(StringComparer.Ordinal);
@@ -60,29 +71,41 @@ public sealed class BicepFixture : IAsyncLifetime
         var runs = new Dictionary<string, ProcessResult>(StringComparer.Ordinal);
         foreach (var hosting in Hostings)
         {
-            // bicep insists on a relative `using` path; the parameters file lives in a temp directory.
-            var paramsFile = Path.Combine(work, $"{hosting}.bicepparam");
-            var main = Path.GetRelativePath(work, Repository.MainBicep).Replace('\\', '/');
-            await File.WriteAllTextAsync(paramsFile, string.Join('\n',
-                $"using '{main}'",
-                $"param environmentName = '{EnvironmentName}'",
-                $"param location = '{Location}'",
-                $"param hosting = '{hosting}'",
-                $"param functionsImageName = '{ImageName}'",
-                $"param principalId = '{DeployingUser}'",
-                string.Empty));
-            runs[hosting] = await BicepAsync([
-                "snapshot", paramsFile, "--subscription-id", SubscriptionId, "--tenant-id", TenantId,
-                "--location", Location, "--deployment-name", "azd-" + hosting,
-            ]);
-            var output = Path.ChangeExtension(paramsFile, ".snapshot.json");
-            if (File.Exists(output))
-            {
-                snapshots[hosting] = new Snapshot(hosting, JsonNode.Parse(await File.ReadAllTextAsync(output))!);
-            }
+            runs[hosting] = await SnapshotAsync(hosting, hosting, ImageName, Location);
         }
 
+        // The first `azd provision` of an environment: no image has been built yet, azd passes an empty name.
+        runs[FirstProvision] = await SnapshotAsync(FirstProvision, "gpu-t4", string.Empty, Location);
+        // A GPU hosting in a region without serverless GPUs: must fail before anything is created.
+        runs[GpuOutsideGpuRegions] = await SnapshotAsync(GpuOutsideGpuRegions, "gpu-t4", ImageName, RegionWithoutServerlessGpus);
+        runs[FlexOutsideGpuRegions] = await SnapshotAsync(FlexOutsideGpuRegions, "cpu-flex", ImageName, RegionWithoutServerlessGpus);
         SnapshotRuns = runs;
+    }
+
+    private async Task<ProcessResult> SnapshotAsync(string key, string hosting, string imageName, string location)
+    {
+        // bicep insists on a relative `using` path; the parameters file lives in a temp directory.
+        var paramsFile = Path.Combine(work, $"{key}.bicepparam");
+        var main = Path.GetRelativePath(work, Repository.MainBicep).Replace('\\', '/');
+        await File.WriteAllTextAsync(paramsFile, string.Join('\n',
+            $"using '{main}'",
+            $"param environmentName = '{EnvironmentName}'",
+            $"param location = '{location}'",
+            $"param hosting = '{hosting}'",
+            $"param functionsImageName = '{imageName}'",
+            $"param principalId = '{DeployingUser}'",
+            string.Empty));
+        var run = await BicepAsync([
+            "snapshot", paramsFile, "--subscription-id", SubscriptionId, "--tenant-id", TenantId,
+            "--location", location, "--deployment-name", "azd-" + hosting,
+        ]);
+        var output = Path.ChangeExtension(paramsFile, ".snapshot.json");
+        if (File.Exists(output))
+        {
+            snapshots[key] = new Snapshot(key, JsonNode.Parse(await File.ReadAllTextAsync(output))!);
+        }
+
+        return run;
     }
 
     public Task DisposeAsync()

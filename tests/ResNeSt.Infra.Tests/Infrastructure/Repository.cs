@@ -14,6 +14,8 @@ internal static class Repository
 
     public static string Hook => Path.Combine(Infra, "hooks", "postdeploy.sh");
 
+    public static string PowerShellHook => Path.Combine(Infra, "hooks", "postdeploy.ps1");
+
     public static string Dockerfile => Path.Combine(Root, "src", "ResNeSt.Functions", "Dockerfile");
 
     /// <summary>The Bicep CLI from the Azure.Bicep.CommandLine.linux-x64 package, made executable if extraction lost the bit.</summary>
