@@ -106,8 +106,10 @@ public sealed class InferenceEngine : IDisposable
         var (session, provider) = CreateSession(modelBytes, options, logger);
         try
         {
-            var (fixedBatch, inputSide) = VerifyContract(session);
+            // The card first: a model exported by another tool lacks it and has other I/O names, and what its owner
+            // needs to hear is the one command that fixes both.
             var card = ReadCard(session, load, logger);
+            var (fixedBatch, inputSide) = VerifyContract(session);
             if (inputSide is { } side && side != card.CropSize)
             {
                 throw new ModelContractException($"The model's input is {side}×{side} but its card says crop {card.CropSize}.");
@@ -272,19 +274,24 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>The command that gives a model exported by another tool the card and the I/O names this engine needs.</summary>
+    public const string AnnotateCommand = "resnest annotate MODEL.onnx --variant NAME -o OUT.onnx";
+
+    private const string RenameHint = " ('resnest annotate' renames a PyTorch export's input and output to these.)";
+
     /// <summary>Checks input <c>input</c> float [N,3,S,S] and output <c>logits</c> float [N,1000]; returns a fixed batch size and side if the model has them.</summary>
     private static (int? FixedBatch, int? Side) VerifyContract(InferenceSession session)
     {
         if (session.InputMetadata.Count != 1 || !session.InputMetadata.TryGetValue(ModelCard.InputName, out var input))
         {
             throw new ModelContractException(
-                $"The model must have exactly one input named '{ModelCard.InputName}'; it has: {string.Join(", ", session.InputMetadata.Keys.Select(k => $"'{k}'"))}.");
+                $"The model must have exactly one input named '{ModelCard.InputName}'; it has: {string.Join(", ", session.InputMetadata.Keys.Select(k => $"'{k}'"))}.{RenameHint}");
         }
 
         if (!session.OutputMetadata.TryGetValue(ModelCard.OutputName, out var output))
         {
             throw new ModelContractException(
-                $"The model has no output named '{ModelCard.OutputName}'; it has: {string.Join(", ", session.OutputMetadata.Keys.Select(k => $"'{k}'"))}.");
+                $"The model has no output named '{ModelCard.OutputName}'; it has: {string.Join(", ", session.OutputMetadata.Keys.Select(k => $"'{k}'"))}.{RenameHint}");
         }
 
         RequireFloatTensor(ModelCard.InputName, input, rank: 4);
@@ -361,8 +368,9 @@ public sealed class InferenceEngine : IDisposable
         else
         {
             throw new ModelContractException(
-                "The model carries no ResNeSt metadata (resnest.* keys), so its crop size and preprocessing are unknown; "
-                + "give a crop size (--crop) to use ImageNet defaults.");
+                "The model carries no ResNeSt model card (resnest.* metadata), so its crop size, preprocessing and labels are unknown. "
+                + $"Write one into it with '{AnnotateCommand}' (docs/models.md, \"Bring your own model\"); "
+                + "the resnest CLI also accepts --crop to assume ImageNet defaults.");
         }
 
         if (load.Recipe is { } recipe)
