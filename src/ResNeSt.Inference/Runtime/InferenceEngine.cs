@@ -208,8 +208,9 @@ public sealed class InferenceEngine : IDisposable
                         + "(it needs an NVIDIA driver, CUDA 13 and cuDNN 9 libraries on the library path).", ex);
                 }
 
-                var reason = FirstLine(ex.Message);
+                var reason = ShortProviderFailure(ex.Message);
                 RuntimeLog.CudaUnavailable(logger, reason);
+                RuntimeLog.CudaUnavailableDetail(logger, ex.Message);
             }
             finally
             {
@@ -226,6 +227,27 @@ public sealed class InferenceEngine : IDisposable
         {
             throw new ModelContractException($"ONNX Runtime cannot load the model: {FirstLine(ex.Message)}", ex);
         }
+    }
+
+    /// <summary>
+    /// The gist of ONNX Runtime's provider failure: "libcublasLt.so.13 not found" out of the 480 characters of
+    /// "[ErrorCode:Fail] /onnxruntime_src/... Failed to load library ... with error: libcublasLt.so.13: cannot open shared object file".
+    /// </summary>
+    internal static string ShortProviderFailure(string message)
+    {
+        var line = FirstLine(message);
+        const string Marker = "with error: ";
+        var at = line.LastIndexOf(Marker, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            var detail = line[(at + Marker.Length)..];
+            var library = detail.Split(':')[0].Trim();
+            return detail.Contains("cannot open shared object file", StringComparison.Ordinal) ? $"{library} not found" : Truncate(detail);
+        }
+
+        return Truncate(line);
+
+        static string Truncate(string text) => text.Length <= 120 ? text : $"{text[..117]}...";
     }
 
     private static bool IsProviderFailure(Exception ex) =>
