@@ -1,18 +1,58 @@
 using System.CommandLine;
-using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using System.Text.RegularExpressions;
 using ResNeSt.Cli.Commands;
 
 namespace ResNeSt.Cli;
 
-internal static class Program
+internal static partial class Program
 {
     public static Task<int> Main(string[] args) => RunAsync(args, new InvocationConfiguration(), CancellationToken.None);
 
     /// <summary>Parses and runs a command line; tests call this in-process with their own writers.</summary>
-    internal static Task<int> RunAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
+    internal static async Task<int> RunAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
+    {
+        var root = CreateRoot();
+        if (args.Length == 0)
+        {
+            // A bare `resnest` is a usage error: say how to use it, on stderr (stdout is for data).
+            await root.Parse(["--help"]).InvokeAsync(new InvocationConfiguration { Output = configuration.Error, Error = configuration.Error }, cancellationToken);
+            return CommandLineConventions.ExitUsage;
+        }
+
+        var parsed = root.Parse(args);
+        var name = parsed.CommandResult.Command is RootCommand ? "resnest" : $"resnest {parsed.CommandResult.Command.Name}";
+        if (parsed.Errors.Count > 0)
+        {
+            // One line, named after the command, and exit 2: what a shell user (and a script's `case $?`) expects.
+            var message = string.Join("; ", parsed.Errors.Select(e => OneLine().Replace(e.Message, " ").Trim()).Distinct(StringComparer.Ordinal));
+            await configuration.Error.WriteLineAsync($"{name}: {message}");
+            return CommandLineConventions.ExitUsage;
+        }
+
+        configuration.EnableDefaultExceptionHandler = false;
+        try
+        {
+            return await parsed.InvokeAsync(configuration, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await configuration.Error.WriteLineAsync($"{name}: cancelled");
+            return 130;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // Files that vanished or cannot be read mid-command: the message names the file; a stack trace adds nothing.
+            await configuration.Error.WriteLineAsync($"{name}: {OneLine().Replace(ex.Message, " ").Trim()}");
+            return CommandLineConventions.ExitFailed;
+        }
+    }
+
+    internal static RootCommand CreateRoot()
     {
         var root = new RootCommand("resnest: build, inspect and run ResNeSt ImageNet classifiers (ONNX Runtime + ImageSharp).");
         root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(AnnotateCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
@@ -21,13 +61,10 @@ internal static class Program
         root.Subcommands.Add(PipelineBenchCommand.Create());
         root.Subcommands.Add(LoadTestCommand.Create());
         root.Subcommands.Add(Worker.WorkerCommand.Create());
-        var parsed = root.Parse(args);
-        if (parsed.Action is ParseErrorAction parseError)
-        {
-            // A malformed command line gets its error lines, not the whole help text after them.
-            parseError.ShowHelp = false;
-        }
-
-        return parsed.InvokeAsync(configuration, cancellationToken);
+        CommandLineConventions.Apply(root);
+        return root;
     }
+
+    [GeneratedRegex(@"\s*[\r\n]+\s*")]
+    private static partial Regex OneLine();
 }

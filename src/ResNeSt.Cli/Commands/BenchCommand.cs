@@ -23,7 +23,8 @@ internal static class BenchCommand
     {
         var model = InferenceCommandSupport.ModelOption();
         var images = new Option<DirectoryInfo>("--images") { Description = "Directory of images to cycle through.", Required = true };
-        var batch = InferenceCommandSupport.PositiveOption("--batch", "Maximum batch size (and the bare-inference batch).", 8, 1024);
+        var batch = InferenceCommandSupport.PositiveOption("--batch-size", "Maximum batch size (and the bare-inference batch).", 8, 1024);
+        batch.Aliases.Add("--batch"); // the name before 2026-12
         var concurrency = new Option<int?>("--concurrency") { Description = "Concurrent callers (default: 2 × batch, so the next batch fills while one runs)." };
         var seconds = InferenceCommandSupport.PositiveOption("--seconds", "Seconds of end-to-end measurement (bare inference gets the same in total).", 20, 3600);
         var provider = InferenceCommandSupport.ProviderOption();
@@ -110,9 +111,14 @@ internal static class BenchCommand
             var engine = classifier.Engine;
             var batch = Math.Min(args.Batch, engine.MaxBatchSize);
             var half = TimeSpan.FromSeconds(args.Seconds / 2);
+            var progress = new BenchProgress(error, engine, batch, args.Seconds);
+            progress.Phase("bare inference", half);
             var bareFirst = MeasureBare(engine, batch, half, cancellationToken);
+            progress.Phase("end to end", TimeSpan.FromSeconds(args.Seconds), bareFirst.ImagesPerSecond);
             var endToEnd = await MeasureEndToEndAsync(classifier, images, args.Concurrency, TimeSpan.FromSeconds(args.Seconds), cancellationToken);
+            progress.Phase("bare inference again", half, endToEnd.Summary.ImagesPerSecond);
             var bareSecond = MeasureBare(engine, batch, half, cancellationToken);
+            progress.Done(bareSecond.ImagesPerSecond);
             var bareImages = bareFirst.Images + bareSecond.Images;
             var bare = new BareJson(
                 bareFirst.Runs + bareSecond.Runs,
@@ -155,7 +161,7 @@ internal static class BenchCommand
                 Round(bare.ImagesPerSecond == 0 ? 0 : endToEnd.Summary.ImagesPerSecond / bare.ImagesPerSecond, 3),
                 Round(endToEnd.Summary.CpuMsPerImage == 0 ? 0 : bare.CpuMsPerImage / endToEnd.Summary.CpuMsPerImage, 3),
                 Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1));
-            await output.WriteLineAsync(JsonSerializer.Serialize(summary, InferenceJsonContext.Default.BenchSummary));
+            await output.WriteLineAsync(CliJson.Serialize(summary, InferenceJsonContext.Default.BenchSummary));
             return endToEnd.Summary.Errors == 0 ? 0 : 1;
         }
     }

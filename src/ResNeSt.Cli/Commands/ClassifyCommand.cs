@@ -88,7 +88,7 @@ internal static class ClassifyCommand
             {
                 var line = await pending;
                 failed += line.Error is null ? 0 : 1;
-                await output.WriteLineAsync(JsonSerializer.Serialize(line, InferenceJsonContext.Default.ClassifyLine));
+                await output.WriteLineAsync(CliJson.Serialize(line, InferenceJsonContext.Default.ClassifyLine));
             }
 
             await output.FlushAsync(cancellationToken);

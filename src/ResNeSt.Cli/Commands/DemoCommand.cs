@@ -22,9 +22,8 @@ internal static class DemoCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model file (./demo.sh makes one).", Required = true };
         model.AcceptExistingOnly();
-        var images = new Option<DirectoryInfo>("--images") { Description = "Images to upload.", DefaultValueFactory = _ => new DirectoryInfo("samples/images") };
-        images.AcceptExistingOnly();
-        var json = new Option<bool>("--json") { Description = "Also print each result document as JSON, exactly as the HTTP API returns it." };
+        var images = new Option<DirectoryInfo>("--images") { Description = "Folder of images to upload (default: samples/images of the repository).", DefaultValueFactory = _ => new DirectoryInfo("samples/images") };
+        var json = new Option<bool>("--json") { Description = "Print each result document as JSON, one per line, exactly as the HTTP API returns it, instead of the table (which goes to stderr)." };
         var command = new Command("demo", "Run the serverless pipeline locally on Azurite: upload sample images, classify them with the functions' services, print the results.")
         {
             model, images, json,
@@ -37,10 +36,17 @@ internal static class DemoCommand
 
     private static async Task<int> RunAsync(string model, DirectoryInfo images, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
+        if (!images.Exists)
+        {
+            await error.WriteLineAsync(
+                $"resnest demo: there is no folder '{images.FullName}'; run it from the repository root (./demo.sh does) or give --images DIR.").ConfigureAwait(false);
+            return CommandLineConventions.ExitUsage;
+        }
+
         var files = images.GetFiles().Where(f => !f.Name.StartsWith('.')).OrderBy(f => f.Name, StringComparer.Ordinal).ToArray();
         if (files.Length == 0)
         {
-            await error.WriteLineAsync($"No images in {images.FullName}.").ConfigureAwait(false);
+            await error.WriteLineAsync($"resnest demo: no images in '{images.FullName}'").ConfigureAwait(false);
             return 2;
         }
 
@@ -70,12 +76,13 @@ internal static class DemoCommand
             documents.Add(ResultStore.ToDocument(entity!));
         }
 
-        await output.WriteLineAsync(FormatTable(documents)).ConfigureAwait(false);
+        // The table is for people; with --json, stdout is the documents alone, one per line, and the table is talk.
+        await (json ? error : output).WriteLineAsync(FormatTable(documents)).ConfigureAwait(false);
         if (json)
         {
             foreach (var document in documents)
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(document, PipelineJsonContext.Default.ResultDocument)).ConfigureAwait(false);
+                await output.WriteLineAsync(CliJson.Serialize(document, PipelineJsonContext.Default.ResultDocument)).ConfigureAwait(false);
             }
         }
 

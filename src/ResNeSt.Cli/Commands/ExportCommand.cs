@@ -35,7 +35,7 @@ internal static class ExportCommand
         };
         var output = new Option<FileInfo>("--output", "-o")
         {
-            Description = "The ONNX file to write.",
+            Description = "The ONNX file to write (its folder must exist).",
             Required = true,
         };
         var precision = new Option<string>("--precision")
@@ -124,6 +124,13 @@ internal static class ExportCommand
 
     private static async Task<int> RunAsync(ExportRequest request, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
+        if (request.Output.Directory is { Exists: false } folder)
+        {
+            // A typo in -o would otherwise create a tree of folders and leave the model somewhere unexpected.
+            await error.WriteLineAsync($"resnest export: the folder of --output, '{folder.FullName}', does not exist; create it first.");
+            return CommandLineConventions.ExitUsage;
+        }
+
         var total = Stopwatch.StartNew();
         try
         {

@@ -13,14 +13,14 @@ internal static class LoadTestCommand
 {
     public static Command Create()
     {
-        var images = new Option<int>("--images") { Description = "Uploads in total, hostile ones included.", DefaultValueFactory = _ => 2000 };
+        var images = new Option<int>("--count") { Description = "Uploads in total, hostile ones included.", DefaultValueFactory = _ => 2000 };
         var hostile = new Option<double>("--hostile-fraction") { Description = "Share of the uploads taken from the hostile corpus (0–1).", DefaultValueFactory = _ => 0.05 };
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent blob-trigger invocations (and uploads).", DefaultValueFactory = _ => 16 };
         var duplicates = new Option<int>("--duplicates") { Description = "Deliveries of each BlobCreated event (at-least-once delivery).", DefaultValueFactory = _ => 2 };
         var seconds = new Option<int>("--seconds") { Description = "Stop the whole run after this many seconds (a stopped run fails).", DefaultValueFactory = _ => 600 };
         var model = new Option<FileInfo>("--model") { Description = "ONNX model; default: a reduced ResNeSt with random weights, written for the run." };
         model.AcceptExistingOnly();
-        var samples = new Option<DirectoryInfo>("--samples") { Description = "Sample photos the uploads are derived from.", DefaultValueFactory = _ => new DirectoryInfo("samples/images") };
+        var samples = new Option<DirectoryInfo>("--images", "--samples") { Description = "Folder of sample photos the uploads are derived from.", DefaultValueFactory = _ => new DirectoryInfo("samples/images") };
         samples.AcceptExistingOnly();
         var seed = new Option<int>("--seed") { Description = "Seeds the images, the hostile picks and the delivery order.", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch-size") { Description = "The batcher's largest batch (Inference:MaxBatchSize).", DefaultValueFactory = _ => 8 };
@@ -45,14 +45,14 @@ internal static class LoadTestCommand
             {
                 foreach (var error in errors)
                 {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync(error).ConfigureAwait(false);
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"resnest load-test: {error}").ConfigureAwait(false);
                 }
 
                 return 2;
             }
 
             var summary = await LoadTestRunner.RunAsync(options, parse.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
-            await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(summary, LoadTestJsonContext.Default.LoadTestSummary)).ConfigureAwait(false);
+            await parse.InvocationConfiguration.Output.WriteLineAsync(CliJson.Serialize(summary, LoadTestJsonContext.Default.LoadTestSummary)).ConfigureAwait(false);
             return summary.Passed ? 0 : 1;
         });
         return command;
@@ -63,7 +63,7 @@ internal static class LoadTestCommand
         var errors = new List<string>();
         if (options.Images is < 1 or > 1_000_000)
         {
-            errors.Add("--images must be between 1 and 1000000.");
+            errors.Add("--count must be between 1 and 1000000.");
         }
 
         if (options.HostileFraction is < 0 or > 1 || double.IsNaN(options.HostileFraction))

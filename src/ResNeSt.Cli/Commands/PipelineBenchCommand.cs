@@ -20,11 +20,11 @@ internal static class PipelineBenchCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model file.", Required = true };
         model.AcceptExistingOnly();
-        var count = new Option<int>("--images") { Description = "Uploads to process.", DefaultValueFactory = _ => 200 };
+        var count = new Option<int>("--count") { Description = "Uploads to process.", DefaultValueFactory = _ => 200 };
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent invocations (and engine callers).", DefaultValueFactory = _ => 8 };
         var batch = new Option<int>("--batch-size") { Description = "The batcher's largest batch (Inference:MaxBatchSize).", DefaultValueFactory = _ => 8 };
         var roundsOption = new Option<int>("--rounds") { Description = "Alternating engine/service measurements.", DefaultValueFactory = _ => 2 };
-        var samples = new Option<DirectoryInfo>("--samples") { Description = "Images to cycle through.", DefaultValueFactory = _ => new DirectoryInfo("samples/images") };
+        var samples = new Option<DirectoryInfo>("--images", "--samples") { Description = "Folder of images to cycle through.", DefaultValueFactory = _ => new DirectoryInfo("samples/images") };
         samples.AcceptExistingOnly();
         var command = new Command("pipeline-bench", "Throughput of the blob-trigger service on Azurite relative to the engine alone, same batch size, same run.")
         {

@@ -31,7 +31,11 @@ internal static class LocalPipelineHost
             ["Model:Path"] = modelPath,
             ["Inference:MaxBatchSize"] = maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        // Logs are talk: stderr, so that a command's stdout stays data (`./demo.sh --json | jq`).
+        builder.Logging
+            .AddSimpleConsole(o => o.SingleLine = true)
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+            .SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddClassificationPipeline(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);

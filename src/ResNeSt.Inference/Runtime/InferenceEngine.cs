@@ -106,8 +106,10 @@ public sealed class InferenceEngine : IDisposable
         var (session, provider) = CreateSession(modelBytes, options, logger);
         try
         {
-            var (fixedBatch, inputSide) = VerifyContract(session);
+            // The card first: a model exported by another tool lacks it and has other I/O names, and what its owner
+            // needs to hear is the one command that fixes both.
             var card = ReadCard(session, load, logger);
+            var (fixedBatch, inputSide) = VerifyContract(session);
             if (inputSide is { } side && side != card.CropSize)
             {
                 throw new ModelContractException($"The model's input is {side}×{side} but its card says crop {card.CropSize}.");
@@ -207,8 +209,9 @@ public sealed class InferenceEngine : IDisposable
                         + "(it needs an NVIDIA driver, CUDA 13 and cuDNN 9 libraries on the library path).", ex);
                 }
 
-                var reason = FirstLine(ex.Message);
+                var reason = ShortProviderFailure(ex.Message);
                 RuntimeLog.CudaUnavailable(logger, reason);
+                RuntimeLog.CudaUnavailableDetail(logger, ex.Message);
             }
             finally
             {
@@ -225,6 +228,27 @@ public sealed class InferenceEngine : IDisposable
         {
             throw new ModelContractException($"ONNX Runtime cannot load the model: {FirstLine(ex.Message)}", ex);
         }
+    }
+
+    /// <summary>
+    /// The gist of ONNX Runtime's provider failure: "libcublasLt.so.13 not found" out of the 480 characters of
+    /// "[ErrorCode:Fail] /onnxruntime_src/... Failed to load library ... with error: libcublasLt.so.13: cannot open shared object file".
+    /// </summary>
+    internal static string ShortProviderFailure(string message)
+    {
+        var line = FirstLine(message);
+        const string Marker = "with error: ";
+        var at = line.LastIndexOf(Marker, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            var detail = line[(at + Marker.Length)..];
+            var library = detail.Split(':')[0].Trim();
+            return detail.Contains("cannot open shared object file", StringComparison.Ordinal) ? $"{library} not found" : Truncate(detail);
+        }
+
+        return Truncate(line);
+
+        static string Truncate(string text) => text.Length <= 120 ? text : $"{text[..117]}...";
     }
 
     private static bool IsProviderFailure(Exception ex) =>
@@ -273,19 +297,24 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>The command that gives a model exported by another tool the card and the I/O names this engine needs.</summary>
+    public const string AnnotateCommand = "resnest annotate MODEL.onnx --variant NAME -o OUT.onnx";
+
+    private const string RenameHint = " ('resnest annotate' renames a PyTorch export's input and output to these.)";
+
     /// <summary>Checks input <c>input</c> float [N,3,S,S] and output <c>logits</c> float [N,1000]; returns a fixed batch size and side if the model has them.</summary>
     private static (int? FixedBatch, int? Side) VerifyContract(InferenceSession session)
     {
         if (session.InputMetadata.Count != 1 || !session.InputMetadata.TryGetValue(ModelCard.InputName, out var input))
         {
             throw new ModelContractException(
-                $"The model must have exactly one input named '{ModelCard.InputName}'; it has: {string.Join(", ", session.InputMetadata.Keys.Select(k => $"'{k}'"))}.");
+                $"The model must have exactly one input named '{ModelCard.InputName}'; it has: {string.Join(", ", session.InputMetadata.Keys.Select(k => $"'{k}'"))}.{RenameHint}");
         }
 
         if (!session.OutputMetadata.TryGetValue(ModelCard.OutputName, out var output))
         {
             throw new ModelContractException(
-                $"The model has no output named '{ModelCard.OutputName}'; it has: {string.Join(", ", session.OutputMetadata.Keys.Select(k => $"'{k}'"))}.");
+                $"The model has no output named '{ModelCard.OutputName}'; it has: {string.Join(", ", session.OutputMetadata.Keys.Select(k => $"'{k}'"))}.{RenameHint}");
         }
 
         RequireFloatTensor(ModelCard.InputName, input, rank: 4);
@@ -362,8 +391,9 @@ public sealed class InferenceEngine : IDisposable
         else
         {
             throw new ModelContractException(
-                "The model carries no ResNeSt metadata (resnest.* keys), so its crop size and preprocessing are unknown; "
-                + "give a crop size (--crop) to use ImageNet defaults.");
+                "The model carries no ResNeSt model card (resnest.* metadata), so its crop size, preprocessing and labels are unknown. "
+                + $"Write one into it with '{AnnotateCommand}' (docs/models.md, \"Bring your own model\"); "
+                + "the resnest CLI also accepts --crop to assume ImageNet defaults.");
         }
 
         if (load.Recipe is { } recipe)

@@ -4,8 +4,13 @@ namespace ResNeSt.Inference.Runtime;
 
 internal static partial class RuntimeLog
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "CUDA execution provider unavailable, running on CPU instead: {Reason}")]
+    // Information, not Warning: with the provider on auto, a machine without CUDA running on the CPU is the expected
+    // outcome, said once per model load in one short line; ONNX Runtime's full text is at Debug (3007).
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "CUDA is not available ({Reason}); running on the CPU")]
     public static partial void CudaUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "The CUDA execution provider failed to load: {Detail}")]
+    public static partial void CudaUnavailableDetail(ILogger logger, string detail);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information,
         Message = "Loaded model {Variant} (sha256 {Sha256}) on {Provider}: crop {CropSize}, recipe {Recipe}, max batch {MaxBatchSize}, in {ElapsedMs:F0} ms")]

@@ -23,7 +23,13 @@ public sealed record OnnxModelInfo(
     long InitializerElements)
 {
     /// <summary>Reads the model file; throws <see cref="InvalidDataException"/> when it is not an ONNX model.</summary>
-    public static OnnxModelInfo Read(string path)
+    public static OnnxModelInfo Read(string path) => From(ReadModel(path));
+
+    /// <summary>
+    /// Parses an ONNX file; throws <see cref="InvalidDataException"/> with a message for a person (the protobuf
+    /// parser's own wording, "invalid wire type" and the like, says nothing to someone who picked the wrong file).
+    /// </summary>
+    public static ModelProto ReadModel(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
@@ -34,7 +40,7 @@ public sealed record OnnxModelInfo(
         }
         catch (Google.Protobuf.InvalidProtocolBufferException e)
         {
-            throw new InvalidDataException($"'{path}' is not an ONNX model: {e.Message}", e);
+            throw new InvalidDataException($"'{path}' is not an ONNX model: its bytes do not parse as one (truncated, or another kind of file).", e);
         }
 
         if (model.Graph is null || model.IrVersion == 0)
@@ -42,7 +48,7 @@ public sealed record OnnxModelInfo(
             throw new InvalidDataException($"'{path}' is not an ONNX model: it has no graph or IR version.");
         }
 
-        return From(model);
+        return model;
     }
 
     public static OnnxModelInfo From(ModelProto model)
@@ -65,7 +71,7 @@ public sealed record OnnxModelInfo(
             graph.Initializer.Sum(i => i.Dims.Aggregate(1L, (a, d) => a * d)));
     }
 
-    private static OnnxValueInfo Describe(ValueInfoProto value)
+    internal static OnnxValueInfo Describe(ValueInfoProto value)
     {
         var tensor = value.Type?.TensorType;
         if (tensor is null)

@@ -17,7 +17,7 @@ public sealed class LoadTestCommandTests
     public async Task Every_upload_ends_as_exactly_one_result_and_no_image_is_inferred_twice()
     {
         var run = await CliRun.InvokeAsync(
-            "load-test", "--images", $"{Images}", "--hostile-fraction", "0.05", "--concurrency", "16", "--duplicates", "2",
+            "load-test", "--count", $"{Images}", "--hostile-fraction", "0.05", "--concurrency", "16", "--duplicates", "2",
             "--seconds", "540", "--samples", SampleImages.FindDirectory(), "--seed", "3");
 
         using var summary = JsonDocument.Parse(run.Output);
@@ -52,7 +52,7 @@ public sealed class LoadTestCommandTests
     [InlineData("--hostile-fraction", "1.5")]
     [InlineData("--concurrency", "0")]
     [InlineData("--duplicates", "0")]
-    [InlineData("--images", "0")]
+    [InlineData("--count", "0")]
     public async Task Out_of_range_options_are_refused_before_anything_starts(string option, string value)
     {
         var run = await CliRun.InvokeAsync("load-test", option, value, "--samples", SampleImages.FindDirectory());

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Models.Metadata;
 
@@ -159,12 +160,25 @@ public sealed class InferenceEngineTests
             // This machine has no CUDA: the engine must say so, once, with the reason.
             var fallback = Assert.Single(fallbacks);
             Assert.Contains("CUDA", fallback.Message, StringComparison.Ordinal);
+            // Expected on a CPU machine with the provider on auto: one short line at Information, not ORT's 480 characters.
+            Assert.Equal(LogLevel.Information, fallback.Level);
+            Assert.True(fallback.Message.Length < 120, fallback.Message);
         }
         else
         {
             Assert.Equal(InferenceEngine.CudaProviderName, engine.ExecutionProvider);
             Assert.Empty(fallbacks);
         }
+    }
+
+    [Fact]
+    public void A_missing_CUDA_library_is_reported_by_its_name()
+    {
+        const string native = "[ErrorCode:Fail] /onnxruntime_src/onnxruntime/core/session/provider_bridge_ort.cc:2043 onnxruntime::Provider& "
+            + "onnxruntime::ProviderLibrary::Get() [ONNXRuntimeError] : 1 : FAIL : Failed to load library /app/runtimes/linux-x64/native/"
+            + "libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file: No such file or directory";
+        Assert.Equal("libcublasLt.so.13 not found", InferenceEngine.ShortProviderFailure(native));
+        Assert.True(InferenceEngine.ShortProviderFailure(new string('x', 400)).Length <= 120);
     }
 
     [Fact]
