@@ -1,11 +1,31 @@
 #!/usr/bin/env bash
-# The project's test command (README "Quick start"). Installs the local tools the tests need, then runs every test.
-# Tests that need storage start their own Azurite (node_modules/.bin/azurite) on a free loopback port.
+# The project's test command (README "Test"). On a fresh Debian machine with the .NET SDK and Node.js it installs what
+# the tests need and runs every test:
+#   - Debian packages: shellcheck (hook lint), python3-jmespath (the fake az evaluates --query as the real az does);
+#     installed with apt-get when missing (as root; otherwise it says what to install and stops);
+#   - npm packages (Azurite) from package-lock.json; the Functions host comes from ../shared/functions-host (or `func`).
+# Tests that need storage start their own Azurite on free loopback ports; the host tests start the real host.
 set -euo pipefail
 cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+missing=()
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+/usr/bin/python3 -c 'import jmespath' >/dev/null 2>&1 || missing+=(python3-jmespath)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${missing[*]}; install them (Debian: sudo apt-get install ${missing[*]}) and run again." >&2
+    exit 1
+  fi
+fi
+
 if [ ! -x node_modules/.bin/azurite ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
 log="$(mktemp -t resnest-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 status=0

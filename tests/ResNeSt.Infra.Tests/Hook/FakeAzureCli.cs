@@ -21,7 +21,7 @@ internal sealed class FakeAzureCli : IDisposable
     {
         KeyMissingCalls = keyMissingCalls;
         Write("az", """
-            #!/usr/bin/env python3
+            #!/usr/bin/python3
             import json, os, sys
             import jmespath
 
