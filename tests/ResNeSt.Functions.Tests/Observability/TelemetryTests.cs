@@ -72,14 +72,14 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         }
     }
 
-    private async Task<App> StartAsync()
+    private async Task<App> StartAsync(string? modelPath = null)
     {
         await azurite.ResetAsync();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ImageStorage"] = azurite.ConnectionString,
-            ["Model:Path"] = TestModel.Path,
+            ["Model:Path"] = modelPath ?? TestModel.Path,
             ["Inference:ExecutionProvider"] = "Cpu",
             ["Inference:IntraOpThreads"] = "2",
             [TelemetrySettings.ConsoleSetting] = "false",
@@ -95,6 +95,21 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         var host = builder.Build();
         await host.StartAsync();
         return new App { Host = host, Spans = spans, Metrics = metrics, Logs = logs };
+    }
+
+    /// <summary>
+    /// A broken model at start-up is in no invocation, so the host's console drops it; the worker's own log pipeline
+    /// (the one the Azure Monitor exporter is on) must carry it to Application Insights, and the out-of-invocation
+    /// console provider must print it for the host to show (<c>func start</c>, the container's log stream).
+    /// </summary>
+    [Fact]
+    public async Task A_model_that_fails_to_load_at_start_up_reaches_the_exported_logs()
+    {
+        await using var app = await StartAsync(modelPath: Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.onnx"));
+        lock (app.Logs.Logs)
+        {
+            Assert.Contains(app.Logs.Logs, l => l.Category == "ResNeSt.Pipeline.Models.ModelRuntime" && l.Message!.Contains("Model load failed", StringComparison.Ordinal));
+        }
     }
 
     private static async Task<string> UploadAndTriggerAsync(App app, string name, byte[] content, string invocationId)
