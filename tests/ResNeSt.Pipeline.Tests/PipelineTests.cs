@@ -92,6 +92,26 @@ public sealed class PipelineTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task An_upload_recorded_as_undelivered_is_classified_by_its_next_delivery_and_a_final_result_is_not()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var blob = await harness.UploadAsync("undelivered.jpg", TestImages.Sample("dog.jpg"));
+
+        // The host gave up on it (its poison message): a failed result that says why, not final.
+        Assert.True(await harness.Pipeline.RecordUndeliveredAsync(blob, Redrive.UndeliveredReasons.ModelUnavailable, "model down", default));
+        var recorded = await harness.Results.GetAsync(harness.Images.Name, "undelivered.jpg", default);
+        Assert.Equal((ResultStatus.Failed, "model_unavailable"), (recorded!.Status, recorded.ErrorCode));
+
+        var redriven = await harness.Pipeline.ProcessAsync(blob, "redrive-1", default);
+        Assert.Equal(OutcomeKind.Succeeded, redriven.Kind);
+        Assert.Equal(1, harness.Inferences);
+
+        // Once classified, a late poison message for the same version records nothing over it.
+        Assert.False(await harness.Pipeline.RecordUndeliveredAsync(blob, Redrive.UndeliveredReasons.DeliveryFailed, "late", default));
+        Assert.Equal(ResultStatus.Succeeded, (await harness.Results.GetAsync(harness.Images.Name, "undelivered.jpg", default))!.Status);
+    }
+
+    [Fact]
     public async Task Duplicate_deliveries_of_one_version_are_classified_once()
     {
         await using var harness = await PipelineHarness.StartAsync(azurite);
