@@ -73,7 +73,7 @@ internal static class DemoCommand
         foreach (var file in files)
         {
             var entity = await results.GetAsync("images", $"samples/{file.Name}", cancellationToken).ConfigureAwait(false);
-            documents.Add(ResultStore.ToDocument(entity!));
+            documents.Add(ResultMapping.ToDocument(entity!));
         }
 
         // The table is for people; with --json, stdout is the documents alone, one per line, and the table is talk.

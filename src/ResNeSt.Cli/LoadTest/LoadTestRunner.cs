@@ -25,6 +25,7 @@ using ResNeSt.Testing.Counting;
 using ResNeSt.Testing.Diagnostics;
 using ResNeSt.Testing.Hostile;
 using ResNeSt.Testing.Samples;
+using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Cli.LoadTest;
 
