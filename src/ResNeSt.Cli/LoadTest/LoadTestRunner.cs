@@ -16,7 +16,7 @@ using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
