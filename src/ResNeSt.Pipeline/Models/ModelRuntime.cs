@@ -10,12 +10,6 @@ namespace ResNeSt.Pipeline.Models;
 public delegate IImageClassifier ClassifierFactory(LocalModel model);
 
 /// <summary>
-/// The model could not be loaded (missing, corrupt, wrong hash, wrong contract). Thrown from invocations so that the
-/// host retries them once the model is fixed; never recorded as an image's failure.
-/// </summary>
-public sealed class ModelUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);
-
-/// <summary>
 /// The one classifier of the process: the model is resolved and the engine built once, on first use or by the
 /// warm-up at start-up, and shared by every invocation so that concurrent images fill the same batches.
 /// </summary>
