@@ -1,3 +1,5 @@
+using ResNeSt.Models.Metadata;
+
 namespace ResNeSt.Inference.Classification;
 
 /// <summary>One ranked class.</summary>
