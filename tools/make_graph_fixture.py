@@ -6,7 +6,7 @@ the C# graph builder. Its weights are the C# RandomWeights for a seed, reproduce
 streams, Box-Muller, zero-mean filters and BatchNorm plan), so the fixture holds only a seed and the logits
 and CI needs no PyTorch. Regenerate after changing RandomWeights:
 
-    /usr/bin/python3 tools/make_graph_fixture.py > tests/ResNeSt.Models.Tests/Fixtures/graph_reference.json
+    /usr/bin/python3 tools/make_graph_fixture.py > tests/ResNeSt.Models.Tests/fixtures/graph-reference.json
 """
 import json
 import math

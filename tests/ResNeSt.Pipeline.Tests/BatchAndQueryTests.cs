@@ -8,6 +8,7 @@ using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests;
 
@@ -81,7 +82,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         int pages = 0;
         do
         {
-            var page = await harness.Results.QueryByLabelAsync("tabby, tabby cat", 0, 3, token, default);
+            var page = await harness.Index.QueryAsync("tabby, tabby cat", 0, 3, token, default);
             Assert.True(page.Items.Count <= 3);
             seen.AddRange(page.Items.Select(i => i.Name));
             token = page.ContinuationToken;
@@ -92,7 +93,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         Assert.Equal(Enumerable.Range(0, 7).Reverse().Select(i => $"cats/{i}.jpg"), seen);
         Assert.InRange(pages, 3, 4);
 
-        var confident = await harness.Results.QueryByLabelAsync("tabby, tabby cat", 0.75, 10, null, default);
+        var confident = await harness.Index.QueryAsync("tabby, tabby cat", 0.75, 10, null, default);
         Assert.Equal(["cats/6.jpg", "cats/5.jpg"], confident.Items.Select(i => i.Name));
     }
 
@@ -175,11 +176,11 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         await using var harness = await PipelineHarness.StartAsync(azurite);
         var t0 = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var blob = new Blobs.BlobRef(harness.Images.Name, "race.jpg", "\"0x1\"");
-        var mine = await harness.Results.ClaimAsync(blob, t0, "mine", TimeSpan.FromSeconds(30), default);
+        var mine = await harness.Claims.ClaimAsync(blob, t0, "mine", TimeSpan.FromSeconds(30), default);
         var theirs = await harness.Results.GetAsync(blob.Container, blob.Name, default);
-        await harness.Results.ReleaseClaimAsync(theirs!, default); // the row changes under us
+        await harness.Claims.ReleaseAsync(theirs!, default); // the row changes under us
 
-        var stored = await harness.Results.CompleteAsync(mine.Entity, new ResultEntity
+        var stored = await harness.Claims.CompleteAsync(mine.Entity, new ResultEntity
         {
             Container = blob.Container, BlobName = blob.Name, Status = ResultStatus.Succeeded, BlobETag = blob.ETag,
             Top1Index = 1, Top1Label = "goldfish", Top1Probability = 0.9, ProcessedAt = t0,
@@ -187,7 +188,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
         Assert.False(stored);
         Assert.Equal(ResultStatus.Processing, (await harness.Results.GetAsync(blob.Container, blob.Name, default))!.Status);
-        Assert.Empty((await harness.Results.QueryByLabelAsync("goldfish", 0, 10, null, default)).Items);
+        Assert.Empty((await harness.Index.QueryAsync("goldfish", 0, 10, null, default)).Items);
     }
 
     [Fact]
@@ -200,7 +201,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         stored!.BlobLastModified = t0.AddMinutes(5);
         await harness.Storage.Results.UpdateEntityAsync(stored, stored.ETag, TableUpdateMode.Replace);
 
-        var older = await harness.Results.ClaimAsync(new Blobs.BlobRef(harness.Images.Name, "v.jpg", "\"0xOLD\""), t0, "late", TimeSpan.FromMinutes(1), default);
+        var older = await harness.Claims.ClaimAsync(new Blobs.BlobRef(harness.Images.Name, "v.jpg", "\"0xOLD\""), t0, "late", TimeSpan.FromMinutes(1), default);
 
         Assert.Equal(ClaimStatus.Superseded, older.Status);
     }
@@ -209,7 +210,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
     private static async Task StoreAsync(PipelineHarness harness, string name, string label, int index, double probability, DateTimeOffset processedAt)
     {
         var blob = new Blobs.BlobRef(harness.Images.Name, name, $"\"0x{name.GetHashCode(StringComparison.Ordinal):X}\"");
-        var claim = await harness.Results.ClaimAsync(blob, processedAt, "test", TimeSpan.FromMinutes(1), default);
+        var claim = await harness.Claims.ClaimAsync(blob, processedAt, "test", TimeSpan.FromMinutes(1), default);
         var entity = new ResultEntity
         {
             Container = blob.Container,
@@ -221,7 +222,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
             Top1Probability = probability,
             ProcessedAt = processedAt,
         };
-        Assert.True(await harness.Results.CompleteAsync(claim.Entity, entity, default));
+        Assert.True(await harness.Claims.CompleteAsync(claim.Entity, entity, default));
     }
 
     internal static async Task<int> DrainQueueAsync(PipelineHarness harness, bool duplicateSome)

@@ -5,6 +5,7 @@ using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Tagging;
 using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests;
 
@@ -30,7 +31,7 @@ public sealed class PipelineTests(AzuriteFixture azurite)
         Assert.NotNull(result.Top1Label);
         Assert.InRange(result.Top1Probability!.Value, 0, 1);
         Assert.Equal(harness.Model.Model!.Sha256, result.ModelSha256);
-        var document = ResultStore.ToDocument(result);
+        var document = ResultMapping.ToDocument(result);
         Assert.Equal(5, document.Predictions!.Count);
         Assert.Equal(document.Top1, document.Predictions[0]);
 
@@ -85,7 +86,7 @@ public sealed class PipelineTests(AzuriteFixture azurite)
         await harness.Pipeline.ProcessAsync(blob, "inv-2", default);
         var second = await harness.Results.GetAsync(harness.Images.Name, "late.png", default);
         Assert.NotEqual(first!.IndexRowKey, second!.IndexRowKey);
-        await harness.Results.RepairIndexAsync(first, default);
+        await harness.Index.RepairAsync(first, default);
 
         var row = Assert.Single(await IndexRowsAsync(harness));
         Assert.Equal((second.IndexPartitionKey, second.IndexRowKey), (row.PartitionKey, row.RowKey));
@@ -136,7 +137,7 @@ public sealed class PipelineTests(AzuriteFixture azurite)
         await using var harness = await PipelineHarness.StartAsync(azurite);
         var blob = await harness.UploadAsync("busy.png", TestImages.GeneratedPng(5));
         var properties = (await blob.GetPropertiesAsync()).Value;
-        var other = await harness.Results.ClaimAsync(
+        var other = await harness.Claims.ClaimAsync(
             new Blobs.BlobRef(harness.Images.Name, "busy.png", properties.ETag.ToString()), properties.LastModified, "other-worker", TimeSpan.FromMinutes(5), default);
         Assert.Equal(ClaimStatus.Claimed, other.Status);
 
@@ -144,7 +145,7 @@ public sealed class PipelineTests(AzuriteFixture azurite)
         Assert.Equal(0, harness.Inferences);
 
         // The other worker dies and gives the claim back (or it expires): the retry classifies.
-        await harness.Results.ReleaseClaimAsync(other.Entity, default);
+        await harness.Claims.ReleaseAsync(other.Entity, default);
         var retry = await harness.Pipeline.ProcessAsync(blob, "inv-1-retry", default);
         Assert.Equal(OutcomeKind.Succeeded, retry.Kind);
     }

@@ -7,6 +7,7 @@ using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests;
 
@@ -159,6 +160,36 @@ public sealed class StorageFaultTests(AzuriteFixture azurite)
         Assert.Equal(2, harness.Inferences);
         var final = Assert.Single(await StoredResultsAsync());
         Assert.Equal((ResultStatus.Succeeded, (string?)null), (final.Status, final.ClaimId));
+    }
+
+    [Fact]
+    public async Task A_result_row_that_changes_under_every_claim_attempt_is_our_own_contention_not_a_storage_fault()
+    {
+        await using var proxy = FaultProxy.Start(azurite.ConnectionString);
+        await using var harness = await PipelineHarness.StartAsync(azurite, Settings(proxy, maxRetries: 0));
+        var blob = new Blobs.BlobRef(harness.Images.Name, "contended.jpg", "\"0xNEW\"");
+        var older = await harness.Claims.ClaimAsync(blob with { ETag = "\"0xOLD\"" }, s_start, "older", TimeSpan.FromMinutes(1), default);
+        Assert.Equal(ClaimStatus.Claimed, older.Status);
+
+        // Another invocation writes the row (straight to Azurite) just before every conditional write of ours lands.
+        var direct = new TableServiceClient(azurite.ConnectionString).GetTableClient(ResourceNames.Default.Tables.Results);
+        int touched = 0;
+        proxy.Rule = request =>
+        {
+            if (request.Service == "table" && request.Method is "PATCH" or "MERGE" or "PUT")
+            {
+                var row = new TableEntity(older.Entity.PartitionKey, older.Entity.RowKey) { ["Touched"] = Interlocked.Increment(ref touched) };
+                direct.UpdateEntity(row, ETag.All, TableUpdateMode.Merge);
+            }
+
+            return Fault.None;
+        };
+
+        var error = await Assert.ThrowsAsync<ClaimContendedException>(
+            () => harness.Claims.ClaimAsync(blob, s_start, "mine", TimeSpan.FromMinutes(1), default));
+        Assert.Contains("contended.jpg", error.Message, StringComparison.Ordinal);
+        Assert.IsAssignableFrom<BlobBusyException>(error); // retried by the host like any busy blob
+        Assert.Equal(ResultClaims.MaxAttempts - 1, touched); // the first attempt inserts (and conflicts) without reading
     }
 
     [Theory]

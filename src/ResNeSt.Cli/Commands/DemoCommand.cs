@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using ResNeSt.Cli.Pipeline;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
@@ -73,7 +73,7 @@ internal static class DemoCommand
         foreach (var file in files)
         {
             var entity = await results.GetAsync("images", $"samples/{file.Name}", cancellationToken).ConfigureAwait(false);
-            documents.Add(ResultStore.ToDocument(entity!));
+            documents.Add(ResultMapping.ToDocument(entity!));
         }
 
         // The table is for people; with --json, stdout is the documents alone, one per line, and the table is talk.

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using ResNeSt.Cli.Pipeline;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Storage;

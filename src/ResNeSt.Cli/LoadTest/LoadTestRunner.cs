@@ -16,7 +16,7 @@ using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
@@ -25,6 +25,7 @@ using ResNeSt.Testing.Counting;
 using ResNeSt.Testing.Diagnostics;
 using ResNeSt.Testing.Hostile;
 using ResNeSt.Testing.Samples;
+using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Cli.LoadTest;
 

@@ -6,6 +6,7 @@ using ResNeSt.Functions.Http;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 
 namespace ResNeSt.Functions.Api;
@@ -42,13 +43,9 @@ public sealed class ClassifyApi(ModelRuntime model, IOptions<PipelineOptions> op
         {
             var classifier = await model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
             var classification = await classifier.ClassifyAsync(body.Memory, cancellationToken).ConfigureAwait(false);
-            var predictions = classification.Predictions.Select(p => new PredictionDocument(p.Index, p.Label, p.Probability)).ToArray();
-            var document = new ClassificationDocument(
-                predictions[0],
-                predictions,
-                new ModelDocument(classification.ModelVariant, model.Model?.Sha256 ?? classification.ModelSha256, classification.Recipe.ToString().ToLowerInvariant(), classification.CropSize, classification.ExecutionProvider),
-                new ImageDocument(classification.Image.Format, classification.Image.Width, classification.Image.Height, body.Length),
-                new TimingsDocument(null, classification.Timings.DecodeAndPreprocessMs, classification.Timings.QueueWaitMs, classification.Timings.InferenceMs, classification.Timings.BatchSize));
+            // Nothing is stored, but the answer is mapped exactly as a stored result is.
+            var result = ResultMapping.Succeeded(new ResultEntity { ContentLength = body.Length }, classification, model.Model?.Sha256, downloadMs: null);
+            var document = ResultMapping.ToClassificationDocument(result);
             return ApiResults.Json(200, document, PipelineJsonContext.Default.ClassificationDocument);
         }
         catch (ImageRejectedException rejected)

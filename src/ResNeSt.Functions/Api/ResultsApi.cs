@@ -13,7 +13,7 @@ using ResNeSt.Pipeline.Serialization;
 namespace ResNeSt.Functions.Api;
 
 /// <summary><c>GET /api/results/{blob}</c> and <c>GET /api/results?label=…</c>.</summary>
-public sealed class ResultsApi(ResultStore results, ModelRuntime model, IOptions<PipelineOptions> options)
+public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRuntime model, IOptions<PipelineOptions> options)
 {
     public const string GetName = "GetResult";
     public const string ListName = "ListResultsByLabel";
@@ -41,7 +41,7 @@ public sealed class ResultsApi(ResultStore results, ModelRuntime model, IOptions
         var entity = await results.GetAsync(container, blob, cancellationToken).ConfigureAwait(false);
         return entity is null
             ? ApiResults.Problem(404, "No result", $"No classification has been recorded for '{container}/{blob}' (not uploaded, not yet processed, or not an image event).", "not_found")
-            : ApiResults.Json(200, ResultStore.ToDocument(entity), PipelineJsonContext.Default.ResultDocument);
+            : ApiResults.Json(200, ResultMapping.ToDocument(entity), PipelineJsonContext.Default.ResultDocument);
     }
 
     /// <summary>Results whose top-1 is <c>label</c>, newest first, paged with an opaque continuation token.</summary>
@@ -71,7 +71,7 @@ public sealed class ResultsApi(ResultStore results, ModelRuntime model, IOptions
             return ApiResults.Problem(400, "Invalid query", error, "invalid_query");
         }
 
-        var page = await results.QueryByLabelAsync(query!.Label, query.MinProbability, query.Top, query.ContinuationToken, cancellationToken)
+        var page = await index.QueryAsync(query!.Label, query.MinProbability, query.Top, query.ContinuationToken, cancellationToken)
             .ConfigureAwait(false);
         return ApiResults.Json(200, page, PipelineJsonContext.Default.LabelResultPage);
     }

@@ -35,9 +35,6 @@ public sealed record InferenceOutput(
 /// <summary>What <see cref="InferenceBatcher.SubmitAsync{TState, TResult}"/> hands back: the writer's result and the inference output.</summary>
 public readonly record struct SubmitResult<TResult>(TResult Written, InferenceOutput Output, double WriteMs);
 
-/// <summary>The batcher's queue is full and the caller asked not to wait.</summary>
-public sealed class InferenceQueueFullException(string message) : Exception(message);
-
 /// <summary>Counters since the batcher started.</summary>
 /// <param name="Runs">Model runs.</param>
 /// <param name="Images">Images completed by those runs (cancelled and failed ones excluded).</param>

@@ -183,6 +183,3 @@ public sealed record ModelCard
             : throw new InvalidOperationException($"Expected 1000 ImageNet classes, found {names.Length}.");
     }
 }
-
-/// <summary>A model's metadata does not describe a usable model.</summary>
-public sealed class InvalidModelCardException(string message) : Exception(message);

@@ -93,5 +93,41 @@ public sealed class PipelineTelemetry : IDisposable
     public void Stage(string stage, double milliseconds) =>
         _stageDuration.Record(milliseconds / 1000, new KeyValuePair<string, object?>(StageTag, stage));
 
+    /// <summary>Starts the span of one stage; its duration counts once the stage completes.</summary>
+    public PipelineStage StartStage(string activityName, string stage) => new(this, activityName, stage);
+
+    /// <summary>Counts how one delivery ended and tags its span.</summary>
+    public void Record(Processing.ProcessingOutcome outcome, Activity? activity)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var reason = outcome.Detail ?? "";
+        switch (outcome.Kind)
+        {
+            case Processing.OutcomeKind.Succeeded:
+                Succeeded();
+                break;
+            case Processing.OutcomeKind.Failed:
+                Failed(reason);
+                break;
+            default:
+                Skipped(reason);
+                break;
+        }
+
+        activity?.SetTag(OutcomeTag, outcome.Kind.ToString().ToLowerInvariant());
+        activity?.SetTag(ReasonTag, outcome.Detail);
+    }
+
+    /// <summary>Counts a delivery that threw (retried by the host) and marks its span as an error.</summary>
+    public void Record(Exception exception, Activity? activity)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var type = exception.GetType();
+        Failed(exception is OperationCanceledException ? "cancelled" : "error", type.FullName);
+        activity?.SetTag(OutcomeTag, "error");
+        activity?.SetTag(ErrorTypeTag, type.FullName);
+        activity?.SetStatus(ActivityStatusCode.Error, type.Name);
+    }
+
     public void Dispose() => _meter.Dispose();
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Models;
@@ -73,6 +74,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton(classifierFactory);
         services.AddSingleton<PipelineStorage>();
         services.AddSingleton<ResultStore>();
+        services.AddSingleton<LabelIndex>();
+        services.AddSingleton<ResultClaims>();
         services.AddSingleton<BlobTagger>();
         services.AddSingleton<ModelProvider>();
         services.AddSingleton<ModelRuntime>();

@@ -12,9 +12,6 @@ namespace ResNeSt.Pipeline.Models;
 /// <summary>A model file on local disk whose SHA-256 has been computed (and checked, when one was expected).</summary>
 public sealed record LocalModel(string Path, string Sha256, long Length, string Source);
 
-/// <summary>The model file does not match its expected SHA-256.</summary>
-public sealed class ModelIntegrityException(string message) : Exception(message);
-
 /// <summary>
 /// Finds the ONNX model: a local file (baked into the container image) or a blob in the <c>models</c> container,
 /// downloaded once into a local cache keyed by its SHA-256 and verified before use.

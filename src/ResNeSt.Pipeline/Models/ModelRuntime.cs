@@ -3,19 +3,11 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace ResNeSt.Pipeline.Models;
 
 /// <summary>Builds the inference engine for a verified model file (supplied by the host: Functions app, CLI or tests).</summary>
 public delegate IImageClassifier ClassifierFactory(LocalModel model);
-
-/// <summary>
-/// The model could not be loaded (missing, corrupt, wrong hash, wrong contract). Thrown from invocations so that the
-/// host retries them once the model is fixed; never recorded as an image's failure.
-/// </summary>
-public sealed class ModelUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);
 
 /// <summary>
 /// The one classifier of the process: the model is resolved and the engine built once, on first use or by the
@@ -146,20 +138,11 @@ public sealed class ModelRuntime : IAsyncDisposable
 
     private static readonly Lazy<byte[]> s_warmUpImage = new(() =>
     {
-        using var image = new Image<Rgb24>(64, 48);
-        image.ProcessPixelRows(rows =>
-        {
-            for (int y = 0; y < rows.Height; y++)
-            {
-                var row = rows.GetRowSpan(y);
-                for (int x = 0; x < row.Length; x++)
-                {
-                    row[x] = new Rgb24((byte)(x * 4), (byte)(y * 5), 128);
-                }
-            }
-        });
+        // Committed bytes (a 64×48 gradient, 6 KB), so the pipeline needs no image encoder of its own.
+        using var resource = typeof(ModelRuntime).Assembly.GetManifestResourceStream("ResNeSt.Pipeline.warm-up.png")
+            ?? throw new InvalidOperationException("The warm-up image is not embedded in ResNeSt.Pipeline.");
         using var buffer = new MemoryStream();
-        image.SaveAsPng(buffer);
+        resource.CopyTo(buffer);
         return buffer.ToArray();
     });
 

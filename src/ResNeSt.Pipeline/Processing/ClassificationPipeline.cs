@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -10,52 +9,35 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Blobs;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Results;
-using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Tagging;
 
 namespace ResNeSt.Pipeline.Processing;
 
 /// <summary>
 /// The blob → result flow shared by the blob trigger, the batch queue trigger and the CLI: properties first (size and
-/// ETag, nothing read yet), then "already done for this ETag?", a claim against concurrent duplicates, a bounded
-/// download pinned to that ETag, the shared classifier, the result store and the blob tags.
+/// ETag, nothing read yet), then a claim on the result row (<see cref="ResultClaims"/>: "already done for this ETag?",
+/// concurrent duplicates), a bounded download pinned to that ETag, the shared classifier, the result and the blob tags.
 /// Bad images end as failed results (the method returns); storage and engine faults are thrown for the host to retry.
 /// </summary>
-public sealed class ClassificationPipeline
+public sealed class ClassificationPipeline(
+    ModelRuntime model,
+    ResultClaims claims,
+    LabelIndex index,
+    BlobTagger tagger,
+    IOptions<PipelineOptions> options,
+    TimeProvider time,
+    PipelineTelemetry telemetry,
+    ILogger<ClassificationPipeline> logger)
 {
-    private readonly ModelRuntime _model;
-    private readonly ResultStore _results;
-    private readonly BlobTagger _tagger;
-    private readonly PipelineOptions _options;
-    private readonly TimeProvider _time;
-    private readonly PipelineTelemetry _telemetry;
-    private readonly ILogger<ClassificationPipeline> _logger;
+    private readonly PipelineOptions _options = options.Value;
 
     // Duplicate deliveries of one blob version to this process share one piece of work.
     private readonly ConcurrentDictionary<string, Lazy<Task<ProcessingOutcome>>> _inFlight = new(StringComparer.Ordinal);
-
-    public ClassificationPipeline(
-        ModelRuntime model,
-        ResultStore results,
-        BlobTagger tagger,
-        IOptions<PipelineOptions> options,
-        TimeProvider time,
-        PipelineTelemetry telemetry,
-        ILogger<ClassificationPipeline> logger)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        _model = model;
-        _results = results;
-        _tagger = tagger;
-        _options = options.Value;
-        _time = time;
-        _telemetry = telemetry;
-        _logger = logger;
-    }
 
     /// <summary>Classifies the current version of <paramref name="blob"/> unless it is already done.</summary>
     public async Task<ProcessingOutcome> ProcessAsync(BlobClient blob, string invocationId, CancellationToken cancellationToken)
@@ -66,35 +48,16 @@ public sealed class ClassificationPipeline
         activity?.SetTag(PipelineTelemetry.ContainerTag, blob.BlobContainerName);
         activity?.SetTag(PipelineTelemetry.BlobTag, name);
         activity?.SetTag(PipelineTelemetry.InvocationTag, invocationId);
-        using var scope = PipelineLogScopes.Blob(_logger, name, invocationId);
+        using var scope = PipelineLogScopes.Blob(logger, name, invocationId);
         try
         {
             var outcome = await ProcessCoreAsync(blob, name, invocationId, activity, cancellationToken).ConfigureAwait(false);
-            var reason = outcome.Detail ?? "";
-            switch (outcome.Kind)
-            {
-                case OutcomeKind.Succeeded:
-                    _telemetry.Succeeded();
-                    break;
-                case OutcomeKind.Failed:
-                    _telemetry.Failed(reason);
-                    break;
-                default:
-                    _telemetry.Skipped(reason);
-                    break;
-            }
-
-            activity?.SetTag(PipelineTelemetry.OutcomeTag, outcome.Kind.ToString().ToLowerInvariant());
-            activity?.SetTag(PipelineTelemetry.ReasonTag, outcome.Detail);
+            telemetry.Record(outcome, activity);
             return outcome;
         }
         catch (Exception ex)
         {
-            var cancelled = ex is OperationCanceledException;
-            _telemetry.Failed(cancelled ? "cancelled" : "error", ex.GetType().FullName);
-            activity?.SetTag(PipelineTelemetry.OutcomeTag, "error");
-            activity?.SetTag(PipelineTelemetry.ErrorTypeTag, ex.GetType().FullName);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            telemetry.Record(ex, activity);
             throw;
         }
     }
@@ -108,18 +71,13 @@ public sealed class ClassificationPipeline
     public async Task<bool> RecordUndeliveredAsync(BlobClient blob, string errorCode, string errorMessage, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
-        BlobProperties properties;
-        try
-        {
-            properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
+        if (await TryGetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not { } properties)
         {
             return false;
         }
 
         var blobRef = new BlobRef(blob.BlobContainerName, blob.Name).WithETag(properties.ETag.ToString());
-        var claim = await _results.ClaimAsync(
+        var claim = await claims.ClaimAsync(
             blobRef, properties.LastModified, "undelivered-" + Guid.NewGuid().ToString("N"), _options.ClaimTimeout, cancellationToken)
             .ConfigureAwait(false);
         if (claim.Status != ClaimStatus.Claimed)
@@ -127,19 +85,8 @@ public sealed class ClassificationPipeline
             return false;
         }
 
-        var failed = new ResultEntity
-        {
-            Container = blobRef.Container,
-            BlobName = blobRef.Name,
-            Status = ResultStatus.Failed,
-            BlobETag = blobRef.ETag,
-            BlobLastModified = properties.LastModified,
-            ContentLength = properties.ContentLength,
-            ProcessedAt = _time.GetUtcNow(),
-            ErrorCode = errorCode,
-            ErrorMessage = errorMessage,
-        };
-        return await _results.CompleteAsync(claim.Entity, failed, cancellationToken).ConfigureAwait(false);
+        var failed = ResultMapping.Failed(NewResult(blobRef, properties), errorCode, errorMessage);
+        return await claims.CompleteAsync(claim.Entity, failed, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ProcessingOutcome> ProcessCoreAsync(BlobClient blob, string name, string invocationId, Activity? activity, CancellationToken cancellationToken)
@@ -147,25 +94,20 @@ public sealed class ClassificationPipeline
         var blobRef = new BlobRef(blob.BlobContainerName, blob.Name);
         if (!string.Equals(blob.BlobContainerName, _options.ImagesContainer, StringComparison.Ordinal))
         {
-            PipelineLog.WrongContainer(_logger, LogSanitizer.Clean(blobRef.Path), _options.ImagesContainer);
+            PipelineLog.WrongContainer(logger, LogSanitizer.Clean(blobRef.Path), _options.ImagesContainer);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.WrongContainer);
         }
 
-        BlobProperties properties;
-        try
+        if (await TryGetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not { } properties)
         {
-            properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            PipelineLog.SkippedDeleted(_logger, name, invocationId);
+            PipelineLog.SkippedDeleted(logger, name, invocationId);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.Deleted);
         }
 
         blobRef = blobRef.WithETag(properties.ETag.ToString());
         activity?.SetTag(PipelineTelemetry.ETagTag, blobRef.ETag);
         activity?.SetTag(PipelineTelemetry.SizeTag, properties.ContentLength);
-        using var etagScope = PipelineLogScopes.ETag(_logger, blobRef.ETag!);
+        using var etagScope = PipelineLogScopes.ETag(logger, blobRef.ETag!);
         var key = blobRef.ToString();
         var work = new Lazy<Task<ProcessingOutcome>>(
             () => ProcessVersionAsync(blob, blobRef, properties, invocationId, cancellationToken),
@@ -173,7 +115,7 @@ public sealed class ClassificationPipeline
         var current = _inFlight.GetOrAdd(key, work);
         if (!ReferenceEquals(current, work))
         {
-            PipelineLog.JoinedInFlight(_logger, name, blobRef.ETag!, invocationId);
+            PipelineLog.JoinedInFlight(logger, name, blobRef.ETag!, invocationId);
             var shared = await current.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.DuplicateInFlight, shared.Result);
         }
@@ -197,76 +139,50 @@ public sealed class ClassificationPipeline
 
         // The model first: without one the invocation fails retriably (ModelUnavailableException) before it writes
         // anything, so a missing or broken model never leaves a claim, a placeholder row or a failed result behind.
-        var classifier = await _model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
-        var claim = await _results.ClaimAsync(blobRef, properties.LastModified, claimId, _options.ClaimTimeout, cancellationToken)
+        var classifier = await model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
+        var claim = await claims.ClaimAsync(blobRef, properties.LastModified, claimId, _options.ClaimTimeout, cancellationToken)
             .ConfigureAwait(false);
         switch (claim.Status)
         {
             case ClaimStatus.AlreadyDone:
-                PipelineLog.SkippedAlreadyDone(_logger, name, etag, invocationId, claim.Entity.Status);
-                // A delivery killed between storing the result and its index row left the row missing: write it now.
-                await _results.RepairIndexAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
-                if (_options.TaggingEnabled && claim.Entity.Status == ResultStatus.Succeeded && properties.TagCount == 0)
-                {
-                    // ... and one killed before tagging left an untagged blob (tags never change the ETag).
-                    await _tagger.TagAsync(blob, etag, 0, BlobTagger.TagsFor(claim.Entity), cancellationToken).ConfigureAwait(false);
-                }
-
+                PipelineLog.SkippedAlreadyDone(logger, name, etag, invocationId, claim.Entity.Status);
+                await RepairAsync(blob, etag, properties, claim.Entity, cancellationToken).ConfigureAwait(false);
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, claim.Entity);
             case ClaimStatus.Superseded:
-                PipelineLog.SkippedSuperseded(_logger, name, etag, invocationId);
+                PipelineLog.SkippedSuperseded(logger, name, etag, invocationId);
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.Superseded, claim.Entity);
             case ClaimStatus.HeldElsewhere:
-                PipelineLog.HeldElsewhere(_logger, name, etag, invocationId, claim.Entity.ClaimId ?? "?");
+                PipelineLog.HeldElsewhere(logger, name, etag, invocationId, claim.Entity.ClaimId ?? "?");
                 throw new BlobBusyException($"{blobRef} is being classified by invocation {claim.Entity.ClaimId}.");
         }
 
-        var claimed = claim.Entity;
         try
         {
-            var result = await ClassifyClaimedAsync(classifier, blob, blobRef, properties, invocationId, cancellationToken).ConfigureAwait(false);
+            var result = await ClassifyAsync(classifier, blob, blobRef, properties, invocationId, cancellationToken).ConfigureAwait(false);
             if (result.Entity is null)
             {
-                await _results.ReleaseClaimAsync(claimed, cancellationToken).ConfigureAwait(false);
+                await claims.ReleaseAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
                 return ProcessingOutcome.Skipped(blobRef, result.SkipReason!);
             }
 
-            // Another invocation may have taken the row over meanwhile (a racing older version, or a claim released
-            // after a failure). Our classification is still valid for our ETag: claim again and store it, unless the
-            // row now holds this version's result, a newer version's, or a live claim on this version.
-            int attempts = 0;
-            using var store = PipelineTelemetry.ActivitySource.StartActivity(PipelineTelemetry.StoreActivity);
-            var storeStarted = Stopwatch.GetTimestamp();
-            while (!await _results.CompleteAsync(claimed, result.Entity, cancellationToken).ConfigureAwait(false))
+            using (var store = telemetry.StartStage(PipelineTelemetry.StoreActivity, PipelineTelemetry.Stages.Store))
             {
-                PipelineLog.ClaimLost(_logger, name, etag, invocationId);
-                var again = await _results.ClaimAsync(blobRef, properties.LastModified, claimId, _options.ClaimTimeout, cancellationToken)
+                var overtaken = await claims.StoreAsync(claim, result.Entity, properties.LastModified, _options.ClaimTimeout, cancellationToken)
                     .ConfigureAwait(false);
-                switch (again.Status)
+                if (overtaken is not null)
                 {
-                    case ClaimStatus.AlreadyDone:
-                        return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, again.Entity);
-                    case ClaimStatus.Superseded:
-                        return ProcessingOutcome.Skipped(blobRef, SkipReasons.Superseded, again.Entity);
-                    case ClaimStatus.HeldElsewhere:
-                        throw new BlobBusyException($"{blobRef} is being classified by invocation {again.Entity.ClaimId}.");
+                    var reason = overtaken.Status == ClaimStatus.Superseded ? SkipReasons.Superseded : SkipReasons.AlreadyClassified;
+                    return ProcessingOutcome.Skipped(blobRef, reason, overtaken.Entity);
                 }
 
-                claimed = again.Entity;
-                if (++attempts == 3)
-                {
-                    throw new BlobBusyException($"{blobRef}: the result row kept changing while storing the result.");
-                }
+                store.Complete();
             }
 
-            _telemetry.Stage(PipelineTelemetry.Stages.Store, Stopwatch.GetElapsedTime(storeStarted).TotalMilliseconds);
-            store?.Dispose();
-            if (result.Classification is { } classification && _options.TaggingEnabled)
+            if (result.Entity.Status == ResultStatus.Succeeded && _options.TaggingEnabled)
             {
-                using var tag = PipelineTelemetry.ActivitySource.StartActivity(PipelineTelemetry.TagActivity);
-                var tagStarted = Stopwatch.GetTimestamp();
-                await _tagger.TagAsync(blob, etag, (int)properties.TagCount, classification, cancellationToken).ConfigureAwait(false);
-                _telemetry.Stage(PipelineTelemetry.Stages.Tag, Stopwatch.GetElapsedTime(tagStarted).TotalMilliseconds);
+                using var tag = telemetry.StartStage(PipelineTelemetry.TagActivity, PipelineTelemetry.Stages.Tag);
+                await tagger.TagAsync(blob, etag, (int)properties.TagCount, result.Entity, cancellationToken).ConfigureAwait(false);
+                tag.Complete();
             }
 
             return result.Entity.Status == ResultStatus.Succeeded
@@ -275,12 +191,12 @@ public sealed class ClassificationPipeline
         }
         catch (Exception ex)
         {
-            PipelineLog.TransientFailure(_logger, ex, name, etag, invocationId);
+            PipelineLog.TransientFailure(logger, ex, name, etag, invocationId);
             try
             {
                 // Best effort, even when cancelled: a held claim would make the retry wait for it to expire.
                 using var release = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await _results.ReleaseClaimAsync(claimed, release.Token).ConfigureAwait(false);
+                await claims.ReleaseAsync(claim.Entity, release.Token).ConfigureAwait(false);
             }
             catch (Exception releaseError) when (releaseError is RequestFailedException or OperationCanceledException)
             {
@@ -291,11 +207,22 @@ public sealed class ClassificationPipeline
         }
     }
 
-    private sealed record ClassifyResult(ResultEntity? Entity, Classification? Classification, string? SkipReason);
+    /// <summary>What a delivery killed after storing the result may have left undone: the index row, then the tags.</summary>
+    private async Task RepairAsync(BlobClient blob, string etag, BlobProperties properties, ResultEntity done, CancellationToken cancellationToken)
+    {
+        await index.RepairAsync(done, cancellationToken).ConfigureAwait(false);
+        if (_options.TaggingEnabled && done.Status == ResultStatus.Succeeded && properties.TagCount == 0)
+        {
+            // Tags never change the ETag, so an untagged blob with a result was cut off before tagging.
+            await tagger.TagAsync(blob, etag, 0, done, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-    private async Task<ClassifyResult> ClassifyClaimedAsync(
-        IImageClassifier classifier,
-        BlobClient blob, BlobRef blobRef, BlobProperties properties, string invocationId, CancellationToken cancellationToken)
+    private sealed record ClassifyResult(ResultEntity? Entity, string? SkipReason);
+
+    /// <summary>Downloads and classifies the claimed version: a succeeded or failed result, or a skip when the blob changed or vanished.</summary>
+    private async Task<ClassifyResult> ClassifyAsync(
+        IImageClassifier classifier, BlobClient blob, BlobRef blobRef, BlobProperties properties, string invocationId, CancellationToken cancellationToken)
     {
         var name = LogSanitizer.Clean(blob.Name);
         var etag = blobRef.ETag!;
@@ -303,13 +230,13 @@ public sealed class ClassificationPipeline
         long length = properties.ContentLength;
         if (length == 0)
         {
-            return Failed(new ImageRejectedException(ImageRejectionReason.Empty, "The blob is empty."));
+            return Rejected(new ImageRejectedException(ImageRejectionReason.Empty, "The blob is empty."));
         }
 
         if (length > _options.MaxImageBytes)
         {
             // Decided from the properties: not one byte of an oversized blob is downloaded.
-            return Failed(new ImageRejectedException(
+            return Rejected(new ImageRejectedException(
                 ImageRejectionReason.TooLarge, $"The blob has {length} bytes; the limit is {_options.MaxImageBytes}."));
         }
 
@@ -317,29 +244,26 @@ public sealed class ClassificationPipeline
         try
         {
             int received;
-            var download = PipelineTelemetry.ActivitySource.StartActivity(PipelineTelemetry.DownloadActivity);
-            try
+            // Ended before classifying: the classification is not part of the download.
+            using (var download = telemetry.StartStage(PipelineTelemetry.DownloadActivity, PipelineTelemetry.Stages.Download))
             {
-                var downloadStarted = Stopwatch.GetTimestamp();
-                received = await DownloadAsync(blob, etag, buffer, (int)length, cancellationToken).ConfigureAwait(false);
-                _telemetry.Stage(PipelineTelemetry.Stages.Download, Stopwatch.GetElapsedTime(downloadStarted).TotalMilliseconds);
-                download?.SetTag(PipelineTelemetry.SizeTag, received);
-            }
-            catch (RequestFailedException ex) when (ex.Status is 404 or 412 or 416)
-            {
-                if (ex.Status == 404)
+                try
                 {
-                    PipelineLog.SkippedDeleted(_logger, name, invocationId);
-                    return new ClassifyResult(null, null, SkipReasons.Deleted);
+                    received = await PinnedDownload.ReadAsync(blob, etag, buffer.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
+                    download.Complete();
+                    download.SetTag(PipelineTelemetry.SizeTag, received);
                 }
+                catch (RequestFailedException ex) when (ex.Status is 404 or 412 or 416)
+                {
+                    if (ex.Status == 404)
+                    {
+                        PipelineLog.SkippedDeleted(logger, name, invocationId);
+                        return new ClassifyResult(null, SkipReasons.Deleted);
+                    }
 
-                PipelineLog.SkippedChanged(_logger, name, etag, invocationId);
-                return new ClassifyResult(null, null, SkipReasons.Changed);
-            }
-            finally
-            {
-                // Ended here, not by a using: the classification that follows is not part of the download.
-                download?.Dispose();
+                    PipelineLog.SkippedChanged(logger, name, etag, invocationId);
+                    return new ClassifyResult(null, SkipReasons.Changed);
+                }
             }
 
             double downloadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -350,86 +274,42 @@ public sealed class ClassificationPipeline
             }
             catch (ImageRejectedException rejected)
             {
-                return Failed(rejected, downloadMs);
+                return Rejected(rejected, downloadMs);
             }
 
-            _telemetry.Stage(PipelineTelemetry.Stages.DecodePreprocess, classification.Timings.DecodeAndPreprocessMs);
-            _telemetry.Stage(PipelineTelemetry.Stages.Inference, classification.Timings.InferenceMs);
-            var entity = NewEntity(ResultStatus.Succeeded);
+            telemetry.Stage(PipelineTelemetry.Stages.DecodePreprocess, classification.Timings.DecodeAndPreprocessMs);
+            telemetry.Stage(PipelineTelemetry.Stages.Inference, classification.Timings.InferenceMs);
             var top1 = classification.Top1;
-            entity.Top1Index = top1.Index;
-            entity.Top1Label = top1.Label;
-            entity.Top1Probability = top1.Probability;
-            entity.Predictions = JsonSerializer.Serialize(
-                classification.Predictions.Select(p => new PredictionDocument(p.Index, p.Label, p.Probability)).ToArray(),
-                PipelineJsonContext.Default.PredictionDocumentArray);
-            entity.ModelVariant = classification.ModelVariant;
-            entity.ModelSha256 = _model.Model?.Sha256 ?? classification.ModelSha256;
-            entity.Recipe = classification.Recipe.ToString().ToLowerInvariant();
-            entity.CropSize = classification.CropSize;
-            entity.ExecutionProvider = classification.ExecutionProvider;
-            entity.ImageFormat = classification.Image.Format;
-            entity.ImageWidth = classification.Image.Width;
-            entity.ImageHeight = classification.Image.Height;
-            entity.DownloadMs = downloadMs;
-            entity.DecodeAndPreprocessMs = classification.Timings.DecodeAndPreprocessMs;
-            entity.QueueWaitMs = classification.Timings.QueueWaitMs;
-            entity.InferenceMs = classification.Timings.InferenceMs;
-            entity.BatchSize = classification.Timings.BatchSize;
-            PipelineLog.Classified(_logger, name, etag, invocationId, top1.Label, top1.Probability,
+            PipelineLog.Classified(logger, name, etag, invocationId, top1.Label, top1.Probability,
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds, downloadMs, classification.Timings.BatchSize);
-            return new ClassifyResult(entity, classification, null);
+            return new ClassifyResult(ResultMapping.Succeeded(NewResult(blobRef, properties), classification, model.Model?.Sha256, downloadMs), null);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        ResultEntity NewEntity(string status) => new()
+        ClassifyResult Rejected(ImageRejectedException rejected, double? downloadMs = null)
         {
-            Container = blobRef.Container,
-            BlobName = blobRef.Name,
-            Status = status,
-            BlobETag = etag,
-            BlobLastModified = properties.LastModified,
-            ContentLength = length,
-            ProcessedAt = _time.GetUtcNow(),
-        };
-
-        ClassifyResult Failed(ImageRejectedException rejected, double? downloadMs = null)
-        {
-            PipelineLog.Rejected(_logger, name, etag, invocationId, rejected.Code, rejected.Message);
-            var entity = NewEntity(ResultStatus.Failed);
-            entity.ErrorCode = rejected.Code;
-            entity.ErrorMessage = rejected.Message;
-            entity.DownloadMs = downloadMs;
-            entity.ModelVariant = _model.Classifier?.Model.Variant;
-            entity.ModelSha256 = _model.Model?.Sha256;
-            return new ClassifyResult(entity, null, null);
+            PipelineLog.Rejected(logger, name, etag, invocationId, rejected.Code, rejected.Message);
+            var failed = ResultMapping.Failed(
+                NewResult(blobRef, properties), rejected.Code, rejected.Message, downloadMs, model.Classifier?.Model.Variant, model.Model?.Sha256);
+            return new ClassifyResult(failed, null);
         }
     }
 
-    /// <summary>Reads exactly the version that was checked (If-Match) into the pooled buffer, never past its declared length.</summary>
-    private static async Task<int> DownloadAsync(BlobClient blob, string etag, byte[] buffer, int length, CancellationToken cancellationToken)
+    private ResultEntity NewResult(BlobRef blobRef, BlobProperties properties) =>
+        ResultMapping.ForVersion(blobRef, properties.LastModified, properties.ContentLength, time.GetUtcNow());
+
+    private static async Task<BlobProperties?> TryGetPropertiesAsync(BlobClient blob, CancellationToken cancellationToken)
     {
-        var options = new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag(etag) } };
-        var response = await blob.DownloadStreamingAsync(options, cancellationToken).ConfigureAwait(false);
-        var content = response.Value.Content;
-        await using (content.ConfigureAwait(false))
+        try
         {
-            int total = 0;
-            while (total < length)
-            {
-                int read = await content.ReadAsync(buffer.AsMemory(total, length - total), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                total += read;
-            }
-
-            return total;
+            return (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
         }
     }
 }

@@ -26,9 +26,3 @@ public sealed record ProcessingOutcome(BlobRef Blob, OutcomeKind Kind, string? D
 {
     public static ProcessingOutcome Skipped(BlobRef blob, string reason, ResultEntity? result = null) => new(blob, OutcomeKind.Skipped, reason, result);
 }
-
-/// <summary>
-/// Another live invocation is classifying this blob version. Thrown (not swallowed) so that this delivery is
-/// retried later and then finds the result, instead of being dropped if the other invocation fails.
-/// </summary>
-public sealed class BlobBusyException(string message) : Exception(message);

@@ -56,7 +56,7 @@ public sealed record LabelQuery(string Label, double MinProbability, int Top, st
         {
             try
             {
-                ResultStore.DecodeContinuationToken(continuationToken);
+                ContinuationTokenCodec.Decode(continuationToken);
             }
             catch (FormatException ex)
             {

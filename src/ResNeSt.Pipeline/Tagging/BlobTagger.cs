@@ -4,8 +4,8 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
-using ResNeSt.Inference.Classification;
 using ResNeSt.Pipeline.Diagnostics;
+using ResNeSt.Pipeline.Results;
 
 namespace ResNeSt.Pipeline.Tagging;
 
@@ -27,22 +27,8 @@ public sealed class BlobTagger(ILogger<BlobTagger> logger)
 
     private static readonly string[] s_ourKeys = [LabelKey, ClassIndexKey, ProbabilityKey, ModelKey];
 
-    /// <summary>The tags for a classification (already sanitised).</summary>
-    public static Dictionary<string, string> TagsFor(Classification classification)
-    {
-        ArgumentNullException.ThrowIfNull(classification);
-        var top1 = classification.Top1;
-        return new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            [LabelKey] = SanitizeValue(top1.Label),
-            [ClassIndexKey] = top1.Index.ToString(CultureInfo.InvariantCulture),
-            [ProbabilityKey] = top1.Probability.ToString("0.0000", CultureInfo.InvariantCulture),
-            [ModelKey] = SanitizeValue(classification.ModelVariant),
-        };
-    }
-
-    /// <summary>The tags for a stored result (to repair a blob whose tagging was cut off by a crash).</summary>
-    public static Dictionary<string, string> TagsFor(Results.ResultEntity result)
+    /// <summary>The tags for a stored result (already sanitised).</summary>
+    public static Dictionary<string, string> TagsFor(ResultEntity result)
     {
         ArgumentNullException.ThrowIfNull(result);
         return new Dictionary<string, string>(StringComparer.Ordinal)
@@ -55,17 +41,14 @@ public sealed class BlobTagger(ILogger<BlobTagger> logger)
     }
 
     /// <summary>
-    /// Sets our tags on the blob version that was classified. Returns false (and logs) when the tags could not be
-    /// written for a reason retrying will not fix: the blob changed or vanished, or it already carries 10 foreign tags.
+    /// Sets the tags of <paramref name="result"/> on the blob version it describes, keeping foreign tags. Returns false
+    /// (and logs) when the tags could not be written for a reason retrying will not fix: the blob changed or vanished,
+    /// or it already carries 10 foreign tags.
     /// </summary>
-    public Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, Classification classification, CancellationToken cancellationToken) =>
-        TagAsync(blob, etag, existingTagCount, TagsFor(classification), cancellationToken);
-
-    /// <summary>Sets <paramref name="ours"/> (from <see cref="TagsFor(Classification)"/> or <see cref="TagsFor(Results.ResultEntity)"/>), keeping foreign tags.</summary>
-    public async Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, IReadOnlyDictionary<string, string> ours, CancellationToken cancellationToken)
+    public async Task<bool> TagAsync(BlobClient blob, string etag, int existingTagCount, ResultEntity result, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
-        ArgumentNullException.ThrowIfNull(ours);
+        var ours = TagsFor(result);
         try
         {
             var conditions = new BlobRequestConditions { IfMatch = new ETag(etag) };

@@ -4,7 +4,7 @@ using ResNeSt.Inference.Runtime;
 using ResNeSt.Inference.Tests;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Models;
 
 namespace ResNeSt.Cli.Tests.Commands;

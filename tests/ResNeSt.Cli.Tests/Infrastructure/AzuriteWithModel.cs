@@ -2,7 +2,7 @@ using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Cli.Tests.Infrastructure;
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Cli.Worker;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Storage;
 
 namespace ResNeSt.Cli.Tests.Worker;

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Tests.Infrastructure;
 
 namespace ResNeSt.Functions.Tests.Security;
@@ -18,7 +18,7 @@ public sealed class SecretScanTests
         Assert.Contains("src/ResNeSt.Functions/local.settings.example.json", files);
         Assert.Contains("infra/main.parameters.json", files);
         Assert.Contains(files, f => f.EndsWith(".bicep", StringComparison.Ordinal));
-        Assert.Contains("src/ResNeSt.Pipeline/Local/Azurite.cs", files); // holds the allowed Azurite key
+        Assert.Contains("src/ResNeSt.Testing/Storage/Azurite.cs", files); // holds the allowed Azurite key
         Assert.True(files.Count > 100, $"only {files.Count} files found to scan");
 
         var findings = SecretScanner.ScanFiles(s_root, files);

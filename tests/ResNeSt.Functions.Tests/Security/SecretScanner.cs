@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Functions.Tests.Security;
 

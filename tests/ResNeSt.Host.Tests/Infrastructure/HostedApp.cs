@@ -6,7 +6,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Host.Tests.Infrastructure;
 

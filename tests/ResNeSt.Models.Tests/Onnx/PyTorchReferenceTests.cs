@@ -19,7 +19,7 @@ public sealed class PyTorchReferenceTests
     [MemberData(nameof(Cases))]
     public void Folded_and_unfolded_graphs_match_pytorch_logits(int index)
     {
-        using var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "graph_reference.json")));
+        using var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "graph-reference.json")));
         var reference = fixture.RootElement.GetProperty("cases")[index];
         int[] blocks = [.. reference.GetProperty("blocks").EnumerateArray().Select(b => b.GetInt32())];
         int crop = reference.GetProperty("crop").GetInt32();

@@ -1,7 +1,7 @@
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using ResNeSt.Pipeline.Local;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Pipeline.Tests.Infrastructure;
 

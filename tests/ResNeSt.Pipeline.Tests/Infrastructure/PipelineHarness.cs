@@ -10,6 +10,7 @@ using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Testing.Counting;
+using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests.Infrastructure;
 
@@ -31,6 +32,10 @@ public sealed class PipelineHarness : IAsyncDisposable
     public ClassificationPipeline Pipeline => Services.GetRequiredService<ClassificationPipeline>();
 
     public ResultStore Results => Services.GetRequiredService<ResultStore>();
+
+    public ResultClaims Claims => Services.GetRequiredService<ResultClaims>();
+
+    public LabelIndex Index => Services.GetRequiredService<LabelIndex>();
 
     public BatchJobService Batches => Services.GetRequiredService<BatchJobService>();
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace ResNeSt.Pipeline.Local;
+namespace ResNeSt.Testing.Storage;
 
 /// <summary>
 /// A private Azurite (the npm storage emulator, <c>node_modules/.bin/azurite</c>) on free loopback ports, in memory,
