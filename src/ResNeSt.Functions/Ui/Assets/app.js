@@ -278,7 +278,8 @@
       set('failed', `refused: ${error.message}`, 0);
       return;
     }
-    await watch(name, set);
+    // Watched in the background: the next file uploads meanwhile.
+    watch(name, set);
   }
 
   async function watch(name, set) {
