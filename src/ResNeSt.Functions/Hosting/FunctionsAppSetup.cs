@@ -1,7 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ResNeSt.Inference.Imaging;
+using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Hosting;
+using ResNeSt.Pipeline.Models;
 
 namespace ResNeSt.Functions.Hosting;
 
@@ -21,6 +25,13 @@ public static class FunctionsAppSetup
             // Azure.Core reports every expected 404/409 of a create-if-missing as a warning; real faults surface as exceptions.
             .AddFilter<OutOfInvocationConsoleLoggerProvider>("Azure", LogLevel.Error));
         services.AddClassificationPipeline(configuration);
+
+        // Thumbnails decode under the classifier's own limits: no file costs more to show than to classify.
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PipelineOptions>>().Value;
+            return new ThumbnailEncoder(EngineClassifier.UploadLimits(options.MaxImageBytes, options.DecodeTimeout));
+        });
         return services;
     }
 }

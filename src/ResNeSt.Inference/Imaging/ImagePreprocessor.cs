@@ -130,6 +130,37 @@ public sealed class ImagePreprocessor
         return header.Info;
     }
 
+    /// <summary>
+    /// Decodes <paramref name="encoded"/> under the same checks and budget as <see cref="Preprocess(ReadOnlySpan{byte}, Span{float}, PreprocessingSpec, CancellationToken)"/>
+    /// (format by content, framing, pixel budget, allocator limit, decode timeout) and turns it upright by its EXIF
+    /// orientation: the pixels a person should see. The caller disposes the image.
+    /// </summary>
+    /// <exception cref="ImageRejectedException">The bytes are not an acceptable image.</exception>
+    internal Image<Rgb24> DecodeUpright(ReadOnlySpan<byte> encoded, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (Limits.DecodeTimeout is { } timeout)
+        {
+            deadline.CancelAfter(timeout);
+        }
+
+        try
+        {
+            var header = ReadHeader(encoded, Limits, _configuration, deadline.Token);
+            var image = Decode(encoded, header, deadline.Token);
+            if (header.Orientation is >= 2 and <= 8)
+            {
+                image.Mutate(static x => x.AutoOrient());
+            }
+
+            return image;
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && Limits.DecodeTimeout is { } limit)
+        {
+            throw DecodeTimedOut(limit, ex);
+        }
+    }
+
     /// <summary>Reads the format and dimensions from the header alone (no pixel decoding) and applies the limits.</summary>
     /// <exception cref="ImageRejectedException">The bytes are not an acceptable image.</exception>
     public static ImageInfo Identify(ReadOnlySpan<byte> encoded, ImageLimits limits)

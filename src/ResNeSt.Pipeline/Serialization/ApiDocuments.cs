@@ -82,3 +82,9 @@ public sealed record BatchMessage(string Kind, string JobId, string? Name = null
 
 /// <summary>RFC 9457 problem details; <see cref="InvocationId"/> correlates the response with the function's logs and trace.</summary>
 public sealed record ProblemDocument(string Title, int Status, string? Detail, string? Code, string? InvocationId = null);
+
+/// <summary><c>POST /api/uploads</c>: where an upload was stored; its result appears at <c>/api/results/{Name}</c>.</summary>
+public sealed record UploadDocument(string Container, string Name, string Format, int Width, int Height, long ContentLength);
+
+/// <summary><c>GET /api/tags/{blob}</c>: the blob's index tags (ours and the uploader's).</summary>
+public sealed record BlobTagsDocument(string Container, string Name, IReadOnlyDictionary<string, string> Tags);

@@ -12,6 +12,8 @@ namespace ResNeSt.Pipeline.Serialization;
 [JsonSerializable(typeof(BatchRequest))]
 [JsonSerializable(typeof(BatchJobDocument))]
 [JsonSerializable(typeof(HealthDocument))]
+[JsonSerializable(typeof(UploadDocument))]
+[JsonSerializable(typeof(BlobTagsDocument))]
 [JsonSerializable(typeof(BatchMessage))]
 [JsonSerializable(typeof(Redrive.BlobTriggerPoisonMessage))]
 [JsonSerializable(typeof(ProblemDocument))]

@@ -1,0 +1,42 @@
+using Azure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
+using ResNeSt.Functions.Http;
+using ResNeSt.Pipeline.Blobs;
+using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Serialization;
+using ResNeSt.Pipeline.Storage;
+
+namespace ResNeSt.Functions.Api;
+
+/// <summary><c>GET /api/tags/{blob}</c>: the index tags of a blob of the images container, as the pipeline left them.</summary>
+public sealed class TagsApi(PipelineStorage storage, IOptions<PipelineOptions> options)
+{
+    public const string Name = "GetBlobTags";
+
+    [Function(Name)]
+    public async Task<IActionResult> GetAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "tags/{*blob}")] HttpRequest request,
+        string? blob,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (BlobNameRules.Check(blob) is { } problem)
+        {
+            return ApiResults.Problem(400, "Invalid blob name", $"The blob name {problem}; it names a blob of the images container.", "invalid_blob_name");
+        }
+
+        try
+        {
+            var tags = await storage.Images.GetBlobClient(blob).GetTagsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var sorted = new SortedDictionary<string, string>(tags.Value.Tags, StringComparer.Ordinal);
+            return ApiResults.Json(200, new BlobTagsDocument(options.Value.ImagesContainer, blob!, sorted), PipelineJsonContext.Default.BlobTagsDocument);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return ApiResults.Problem(404, "No such image", $"'{blob}' does not exist in the images container.", "not_found");
+        }
+    }
+}
