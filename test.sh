@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README "Test"). On a fresh Debian machine with the .NET SDK and Node.js it installs what
 # the tests need and runs every test:
-#   - Debian packages: shellcheck (hook lint), python3-jmespath (the fake az evaluates --query as the real az does);
-#     installed with apt-get when missing (as root; otherwise it says what to install and stops);
+#   - Debian packages: shellcheck (hook lint), python3-jmespath (the fake az evaluates --query as the real az does),
+#     chromium (the web page's browser test); installed with apt-get when missing (as root; otherwise it says what to
+#     install and stops);
 #   - npm packages (Azurite) from package-lock.json; the Functions host comes from ../shared/functions-host (or `func`).
 # Tests that need storage start their own Azurite on free loopback ports; the host tests start the real host.
 set -euo pipefail
@@ -12,6 +13,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 /usr/bin/python3 -c 'import jmespath' >/dev/null 2>&1 || missing+=(python3-jmespath)
+[ -x /usr/bin/chromium ] || [ -n "${RESNEST_CHROMIUM:-}" ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
