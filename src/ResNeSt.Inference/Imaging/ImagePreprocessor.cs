@@ -220,6 +220,12 @@ public sealed class ImagePreprocessor
                     : $"The {name} data is truncated.");
         }
 
+        // ImageSharp inflates PNG metadata chunks in full while reading the header, before any limit of its own applies.
+        if (format == ImageFormatKind.Png && PngCompressedMetadata.FindExcess(encoded, limits.MaxMetadataBytes) is { } excess)
+        {
+            throw new ImageRejectedException(ImageRejectionReason.MetadataTooLarge, excess);
+        }
+
         IImageInfo info;
         try
         {
