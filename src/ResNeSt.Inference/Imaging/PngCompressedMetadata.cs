@@ -120,9 +120,10 @@ internal static class PngCompressedMetadata
                     inflated += read;
                 }
             }
-            catch (InvalidDataException)
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
-                // Damaged zlib data: what inflated so far is what counts.
+                // Damaged zlib data (a bad header throws ZLibException, an IOException, rather than InvalidDataException;
+                // found by fuzzing): what inflated so far is what counts, and the decoder judges the damage itself.
             }
         }
 
