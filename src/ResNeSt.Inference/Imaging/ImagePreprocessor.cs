@@ -236,7 +236,7 @@ public sealed class ImagePreprocessor
                     ?? throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} header could not be read.");
             }
         }
-        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
+        catch (Exception ex) when (IsDecoderFault(ex))
         {
             throw Translate(ex, name);
         }
@@ -312,7 +312,7 @@ public sealed class ImagePreprocessor
                 return CheckSize(decoder.Decode<Rgb24>(_configuration, stream, cancellationToken), header);
             }
         }
-        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
+        catch (Exception ex) when (IsDecoderFault(ex))
         {
             throw Translate(ex, header.Info.Format);
         }
@@ -362,6 +362,15 @@ public sealed class ImagePreprocessor
             throw;
         }
     }
+
+    /// <summary>
+    /// An exception the decoder raised because of the bytes (it becomes a rejection). Cancellation is the caller's, and
+    /// a genuine <see cref="OutOfMemoryException"/> is the process's state, not the image's: calling it corrupt would
+    /// store a permanent verdict for a transient fault. (ImageSharp's own allocator limit is
+    /// <see cref="InvalidMemoryOperationException"/>, which is the image's.)
+    /// </summary>
+    internal static bool IsDecoderFault(Exception ex) =>
+        ex is not (ImageRejectedException or OperationCanceledException or OutOfMemoryException);
 
     // The decoder's own message stays in the inner exception, for the logs: the rejection text reaches uploaders and
     // the results table, and an exception message (ours or ImageSharp's) is not something to show them.
