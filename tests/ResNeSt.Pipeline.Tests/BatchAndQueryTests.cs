@@ -94,6 +94,12 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
         var confident = await harness.Results.QueryByLabelAsync("tabby, tabby cat", 0.75, 10, null, default);
         Assert.Equal(["cats/6.jpg", "cats/5.jpg"], confident.Items.Select(i => i.Name));
+
+        // Thresholds below 1e-4 were written as "1E-05" and matched nothing.
+        foreach (double tiny in new[] { 1e-5, 1e-9, 3.5e-7 })
+        {
+            Assert.Equal(7, (await harness.Results.QueryByLabelAsync("tabby, tabby cat", tiny, 10, null, default)).Items.Count);
+        }
     }
 
     [Theory]

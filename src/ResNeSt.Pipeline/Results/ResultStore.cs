@@ -267,8 +267,12 @@ public sealed class ResultStore(PipelineStorage storage, TimeProvider time)
         string label, double minProbability, int top, string? continuationToken, CancellationToken cancellationToken)
     {
         var partitionKey = TableKeys.ForLabel(label);
+        // The SDK writes a double with its round-trip format, which turns 1e-5 into "1E-05": not an OData literal the
+        // service compares with, so every small threshold matched nothing. A fixed-point literal is (the value is a
+        // validated double from LabelQuery, never text from the caller).
         var filter = minProbability > 0
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and Probability ge {minProbability}")
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}") + " and Probability ge "
+                + minProbability.ToString("0.0###################", System.Globalization.CultureInfo.InvariantCulture)
             : TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}");
         var tableToken = continuationToken is null ? null : DecodeContinuationToken(continuationToken);
         await foreach (var page in _index.QueryAsync<LabelIndexEntity>(filter, top, cancellationToken: cancellationToken)
