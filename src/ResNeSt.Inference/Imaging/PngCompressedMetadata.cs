@@ -106,6 +106,13 @@ internal static class PngCompressedMetadata
     /// <summary>How many bytes the zlib stream inflates to, counted up to <paramref name="stopAt"/>.</summary>
     private static unsafe long InflatedLength(ReadOnlySpan<byte> zlib, long stopAt)
     {
+        // Nothing to inflate; and 'fixed' on an empty span gives a null pointer, which UnmanagedMemoryStream refuses
+        // (ArgumentNullException, found by fuzzing: a zTXt chunk that ends right after its compression method).
+        if (zlib.IsEmpty)
+        {
+            return 0;
+        }
+
         Span<byte> scratch = stackalloc byte[4096];
         long inflated = 0;
         fixed (byte* p = zlib)
