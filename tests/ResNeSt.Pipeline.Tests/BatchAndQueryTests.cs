@@ -310,6 +310,18 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         Assert.Equal((1000, true, "running"), (progress!.Queued, progress.Truncated, progress.Status));
     }
 
+    [Theory]
+    [InlineData("{\"kind\":\"classify\",\"jobId\":null,\"name\":\"a.png\"}")]
+    [InlineData("{\"kind\":\"classify\",\"name\":\"a.png\"}")]
+    [InlineData("{\"kind\":\"classify\",\"jobId\":\"../../x\",\"name\":\"a.png\"}")]
+    [InlineData("{\"kind\":\"classify\",\"jobId\":\"0123456789abcdef0123456789abcdef\",\"name\":\"\"}")]
+    [InlineData("not json")]
+    public async Task A_malformed_poison_message_is_dropped_without_throwing(string body)
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        await harness.Batches.RecordPoisonedAsync(body, default);
+    }
+
     internal static async Task<int> DrainQueueAsync(PipelineHarness harness, bool duplicateSome)
     {
         QueueClient queue = harness.Storage.ClassifyQueue;

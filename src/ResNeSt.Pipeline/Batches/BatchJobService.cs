@@ -194,6 +194,14 @@ public sealed class BatchJobService(
             return;
         }
 
+        // Parsed but not ours: a missing or malformed job id or blob name would make the table write throw, and a throw
+        // here sends the message to a poison queue of the poison queue, which the identity cannot write.
+        if (!IsJobId(parsed.JobId) || (parsed.Name is { } name && BlobNameRules.Check(name) is not null))
+        {
+            PipelineLog.BatchUnknownJob(logger, LogSanitizer.Clean(parsed.JobId ?? ""));
+            return;
+        }
+
         await RecordPoisonedAsync(parsed, cancellationToken).ConfigureAwait(false);
     }
 
