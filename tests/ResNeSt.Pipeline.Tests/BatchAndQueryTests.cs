@@ -95,6 +95,12 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
         var confident = await harness.Index.QueryAsync("tabby, tabby cat", 0.75, 10, null, default);
         Assert.Equal(["cats/6.jpg", "cats/5.jpg"], confident.Items.Select(i => i.Name));
+
+        // Thresholds below 1e-4 were written as "1E-05" and matched nothing.
+        foreach (double tiny in new[] { 1e-5, 1e-9, 3.5e-7 })
+        {
+            Assert.Equal(7, (await harness.Index.QueryAsync("tabby, tabby cat", tiny, 10, null, default)).Items.Count);
+        }
     }
 
     [Theory]
@@ -223,6 +229,99 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
             ProcessedAt = processedAt,
         };
         Assert.True(await harness.Claims.CompleteAsync(claim.Entity, entity, default));
+    }
+
+    [Fact]
+    public async Task Progress_comes_from_stored_counters_not_from_reading_every_item_row()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        for (int i = 0; i < 6; i++)
+        {
+            await harness.UploadAsync($"c/{i}.png", TestImages.GeneratedPng(10 + i));
+        }
+
+        var job = await harness.Batches.StartAsync("c/", default);
+        await DrainQueueAsync(harness, duplicateSome: true);
+
+        // Remove the per-blob rows: progress must not depend on them (a million-blob job would read a million rows).
+        var jobs = harness.Storage.BatchJobs;
+        await foreach (var row in jobs.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {job.Id}"), select: ["PartitionKey", "RowKey"]))
+        {
+            if (row.RowKey.StartsWith("item_", StringComparison.Ordinal))
+            {
+                await jobs.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+            }
+        }
+
+        var progress = await harness.Batches.GetAsync(job.Id, default);
+        Assert.Equal(("completed", 6, 6, 0, 0), (progress!.Status, progress.Queued, progress.Succeeded, progress.Failed, progress.Skipped));
+    }
+
+    [Fact]
+    public async Task Recording_the_same_outcome_again_counts_once_and_a_changed_outcome_moves_the_count()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var job = await harness.Batches.CreateJobAsync("x/", default);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => harness.Batches.RecordAsync(job.Id, "x/a.png", OutcomeKind.Failed, "corrupt", default)));
+        await harness.Batches.RecordAsync(job.Id, "x/b.png", OutcomeKind.Skipped, "already_classified", default);
+        await harness.Batches.RecordAsync(job.Id, "x/b.png", OutcomeKind.Skipped, "already_classified", default);
+        var counted = await harness.Batches.GetAsync(job.Id, default);
+        Assert.Equal((0, 1, 1), (counted!.Succeeded, counted.Failed, counted.Skipped));
+
+        // A later real outcome replaces the failure; a skip never replaces a real outcome.
+        await harness.Batches.RecordAsync(job.Id, "x/a.png", OutcomeKind.Succeeded, null, default);
+        await harness.Batches.RecordAsync(job.Id, "x/a.png", OutcomeKind.Skipped, "already_classified", default);
+        counted = await harness.Batches.GetAsync(job.Id, default);
+        Assert.Equal((1, 0, 1), (counted!.Succeeded, counted.Failed, counted.Skipped));
+    }
+
+    [Fact]
+    public async Task Running_jobs_are_limited_and_a_completed_one_makes_room()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["Pipeline:MaxActiveBatchJobs"] = "1",
+            ["Pipeline:MaxBatchJobBlobs"] = "1",
+        });
+        await harness.UploadAsync("l/a.png", TestImages.GeneratedPng(1));
+        var first = await harness.Batches.StartAsync("l/", default);
+
+        var refused = await Assert.ThrowsAsync<BatchJobLimitException>(() => harness.Batches.StartAsync("l/", default));
+        Assert.Equal((1, 1), (refused.ActiveJobs, refused.MaxActiveJobs));
+
+        await DrainQueueAsync(harness, duplicateSome: false);
+        Assert.Equal("completed", (await harness.Batches.GetAsync(first.Id, default))!.Status);
+        var second = await harness.Batches.StartAsync("l/", default); // the first completed: room again
+        Assert.NotEqual(first.Id, second.Id);
+
+    }
+
+    [Fact]
+    public async Task A_job_stops_listing_at_its_size_limit_and_says_it_was_truncated()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite, new Dictionary<string, string?> { ["Pipeline:MaxBatchJobBlobs"] = "1000" });
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1001), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            await harness.Images.UploadBlobAsync($"big/{i:D4}.png", BinaryData.FromBytes([1]), ct));
+        var job = await harness.Batches.CreateJobAsync("big/", default);
+
+        var (names, continuation) = await harness.Batches.EnumeratePageAsync(new BatchMessage(BatchMessage.EnumerateKind, job.Id, Page: 1), "big/", enqueue: false, default);
+
+        Assert.Equal(1000, names.Count);
+        Assert.Null(continuation); // the 1001st blob is never listed
+        var progress = await harness.Batches.GetAsync(job.Id, default);
+        Assert.Equal((1000, true, "running"), (progress!.Queued, progress.Truncated, progress.Status));
+    }
+
+    [Theory]
+    [InlineData("{\"kind\":\"classify\",\"jobId\":null,\"name\":\"a.png\"}")]
+    [InlineData("{\"kind\":\"classify\",\"name\":\"a.png\"}")]
+    [InlineData("{\"kind\":\"classify\",\"jobId\":\"../../x\",\"name\":\"a.png\"}")]
+    [InlineData("{\"kind\":\"classify\",\"jobId\":\"0123456789abcdef0123456789abcdef\",\"name\":\"\"}")]
+    [InlineData("not json")]
+    public async Task A_malformed_poison_message_is_dropped_without_throwing(string body)
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        await harness.Batches.RecordPoisonedAsync(body, default);
     }
 
     internal static async Task<int> DrainQueueAsync(PipelineHarness harness, bool duplicateSome)

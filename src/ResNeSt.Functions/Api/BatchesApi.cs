@@ -58,7 +58,16 @@ public sealed class BatchesApi(BatchJobService jobs)
             return ApiResults.Problem(400, "Invalid prefix", $"The prefix {problem}; it is a blob-name prefix inside the images container.", "invalid_prefix");
         }
 
-        var job = await jobs.StartAsync(prefix, cancellationToken).ConfigureAwait(false);
+        BatchJobDocument job;
+        try
+        {
+            job = await jobs.StartAsync(prefix, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BatchJobLimitException limit)
+        {
+            return ApiResults.Problem(429, "Too many batch jobs", limit.Message, "too_many_jobs");
+        }
+
         return new JsonApiResult<BatchJobDocument>(202, job, PipelineJsonContext.Default.BatchJobDocument)
         {
             Location = $"/api/batches/{job.Id}",

@@ -22,6 +22,11 @@ public sealed class ClassifyApi(ModelRuntime model, IOptions<PipelineOptions> op
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+
+        // The invocation's token ends with the host; the request's ends when the client goes away. Either stops the
+        // body read, the wait for the batcher and the decode.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, request.HttpContext.RequestAborted);
+        cancellationToken = linked.Token;
         long max = options.Value.MaxImageBytes;
         if (request.ContentLength > max)
         {

@@ -6,7 +6,8 @@ namespace ResNeSt.Functions.Http;
 
 /// <summary>
 /// A request body read into a pooled buffer, never past a limit: a declared Content-Length over the limit is refused
-/// before a byte is read, and a chunked (or lying) body is cut off at limit + 1 bytes. Dispose returns the buffer.
+/// before a byte is read, and a chunked (or lying) body is cut off at limit + 1 bytes. The buffer is sized by what has
+/// arrived (doubling from 64 KiB), not by what is declared. Dispose returns the buffer.
 /// </summary>
 public sealed class BoundedBody : IDisposable
 {
@@ -38,8 +39,10 @@ public sealed class BoundedBody : IDisposable
             return new BoundedBody(null, 0, tooLarge: true);
         }
 
+        // The buffer grows with the bytes that arrive, never with the declared length: a slow client declaring 20 MiB
+        // and sending a byte a minute would otherwise hold 20 MiB (64 of them: over 1 GiB) before sending anything.
         int limit = (int)maxBytes;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1L, (request.ContentLength ?? InitialBuffer) + 1));
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1L, Math.Min(request.ContentLength ?? InitialBuffer, InitialBuffer) + 1));
         int length = 0;
         try
         {

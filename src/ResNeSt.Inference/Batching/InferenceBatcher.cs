@@ -384,20 +384,36 @@ public sealed class InferenceBatcher : IAsyncDisposable
                 var predictions = SoftmaxTopK.Predict(logits, image.Request.TopK, _labels);
                 var queueWaitMs = (runStarted - image.ReadyAt) * 1000.0 / Stopwatch.Frequency;
                 InferenceTelemetry.QueueWait.Record(queueWaitMs / 1000, provider);
-                image.TrySetResult(new InferenceOutput(
-                    predictions, image.Request.IncludeLogits ? logits.ToArray() : null, queueWaitMs, inferenceMs, count, padded, runEnded));
+                batch.Outputs[i] = new InferenceOutput(
+                    predictions, image.Request.IncludeLogits ? logits.ToArray() : null, queueWaitMs, inferenceMs, count, padded, runEnded);
             }
             catch (InvalidOperationException ex)
             {
-                image.TrySetException(ex);
+                batch.Failures[i] = ex;
             }
         }
 
+        // Counted before any caller is answered: a caller that reads the statistics after its own result must find its
+        // image in them (the load test compares them with the images it saw classified).
         Interlocked.Increment(ref _runs);
         Interlocked.Add(ref _images, count);
         Interlocked.Increment(ref _batchSizeCounts[count]);
         Interlocked.Add(ref _inferenceTicks, runEnded - runStarted);
         Interlocked.Add(ref _postprocessTicks, Stopwatch.GetTimestamp() - runEnded);
+        for (var i = 0; i < count; i++)
+        {
+            if (batch.Outputs[i] is { } result)
+            {
+                batch.Live[i]!.TrySetResult(result);
+            }
+            else if (batch.Failures[i] is { } failure)
+            {
+                batch.Live[i]!.TrySetException(failure);
+            }
+        }
+
+        Array.Clear(batch.Outputs);
+        Array.Clear(batch.Failures);
     }
 
     private enum SlotPhase : byte
@@ -416,6 +432,8 @@ public sealed class InferenceBatcher : IAsyncDisposable
         public SlotPhase[] Phases { get; } = new SlotPhase[maxBatch];
         public PendingImage?[] Images { get; } = new PendingImage?[maxBatch];
         public PendingImage?[] Live { get; } = new PendingImage?[maxBatch];
+        public InferenceOutput?[] Outputs { get; } = new InferenceOutput?[maxBatch];
+        public Exception?[] Failures { get; } = new Exception?[maxBatch];
         public SemaphoreSlim Changed { get; } = new(0);
         public int Reserved { get; set; }
         public int Settled { get; set; }

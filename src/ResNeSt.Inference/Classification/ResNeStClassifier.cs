@@ -76,7 +76,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
     /// <summary>Classifies with a per-call request (top-k, raw logits, fail fast when the queue is full).</summary>
     public async Task<DetailedClassification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, InferenceRequest request, CancellationToken cancellationToken = default)
     {
-        var state = new PreprocessState(encodedImage, _preprocessor, _spec);
+        var state = new PreprocessState(encodedImage, _preprocessor, _spec, cancellationToken);
         var result = await Batcher.SubmitAsync(state, static (in PreprocessState s, Span<float> slot) => Preprocess(s, slot), request, cancellationToken);
         var output = result.Output;
         InferenceTelemetry.RecordInferenceSpan(output.RunEndedTimestamp, output.InferenceMs, output.QueueWaitMs, output.BatchSize, _engine.ExecutionProvider);
@@ -107,7 +107,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
         using var activity = InferenceTelemetry.ActivitySource.StartActivity(InferenceTelemetry.DecodePreprocessActivity);
         try
         {
-            var info = state.Preprocessor.Preprocess(state.Bytes.Span, slot, state.Spec);
+            var info = state.Preprocessor.Preprocess(state.Bytes.Span, slot, state.Spec, state.CancellationToken);
             if (activity is not null)
             {
                 activity.SetTag(InferenceTelemetry.ImageFormatTag, info.Format);
@@ -125,5 +125,5 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
         }
     }
 
-    private readonly record struct PreprocessState(ReadOnlyMemory<byte> Bytes, ImagePreprocessor Preprocessor, PreprocessingSpec Spec);
+    private readonly record struct PreprocessState(ReadOnlyMemory<byte> Bytes, ImagePreprocessor Preprocessor, PreprocessingSpec Spec, CancellationToken CancellationToken);
 }

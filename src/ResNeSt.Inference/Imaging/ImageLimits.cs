@@ -9,12 +9,17 @@ namespace ResNeSt.Inference.Imaging;
 /// <param name="MaxSide">Largest width or height the header may declare.</param>
 /// <param name="DecoderPoolMegabytes">How much decoder memory ImageSharp may keep pooled between images.</param>
 /// <param name="DecodeTimeout">Longest one image may take to decode (null: no limit); a crafted file can be slow.</param>
+/// <param name="MaxMetadataBytes">
+/// Most bytes a PNG's compressed metadata (zTXt, compressed iTXt, iCCP) may inflate to, all chunks together; one chunk
+/// may inflate to at most 1 MiB whatever this says (as in PIL). The decoder inflates metadata outside the pixel budget.
+/// </param>
 public sealed record ImageLimits(
     long MaxBytes = 32L * 1024 * 1024,
     long MaxPixels = 40_000_000,
     int MaxSide = 16384,
     int DecoderPoolMegabytes = 64,
-    TimeSpan? DecodeTimeout = null)
+    TimeSpan? DecodeTimeout = null,
+    long MaxMetadataBytes = 4L * 1024 * 1024)
 {
     /// <summary>32 MiB, 40 megapixels, 16384 pixels a side.</summary>
     public static ImageLimits Default { get; } = new();
@@ -26,6 +31,7 @@ public sealed record ImageLimits(
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPixels, 1, nameof(MaxPixels));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSide, 1, nameof(MaxSide));
         ArgumentOutOfRangeException.ThrowIfNegative(DecoderPoolMegabytes, nameof(DecoderPoolMegabytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxMetadataBytes, nameof(MaxMetadataBytes));
         if (DecodeTimeout is { } timeout && timeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(DecodeTimeout), timeout, "The decode timeout must be positive.");

@@ -36,16 +36,22 @@ public sealed class ImagePreprocessor
     private static readonly GifDecoder s_gif = new() { DecodingMode = FrameDecodingMode.First, MaxFrames = 1 };
 
     private readonly Configuration _configuration;
+    private readonly DecodeBudget _budget;
 
-    public ImagePreprocessor(ImageLimits limits)
+    /// <param name="limits">What one image may cost.</param>
+    /// <param name="budget">What all decodes together may hold; null shares <see cref="DecodeBudget.Process"/>.</param>
+    public ImagePreprocessor(ImageLimits limits, DecodeBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         limits.Validate();
         Limits = limits;
         _configuration = CreateConfiguration(limits);
+        _budget = budget ?? DecodeBudget.Process;
     }
 
     public ImageLimits Limits { get; }
+
+    public DecodeBudget Budget => _budget;
 
     /// <summary>
     /// Identifies, validates, decodes and preprocesses one image into <paramref name="destination"/>
@@ -63,9 +69,20 @@ public sealed class ImagePreprocessor
     /// </summary>
     public ImageInfo Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        if (destination.Length != spec.TensorLength)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} floats; the spec needs {spec.TensorLength}.", nameof(destination));
+        }
+
+        // The header is read, and the decode's memory taken from the process-wide budget, before the decode time limit
+        // starts: waiting for memory other decodes hold is not this image's slowness.
+        var header = ReadHeader(encoded, Limits, _configuration, cancellationToken);
+        using var lease = _budget.Acquire(EstimateDecodeBytes(header, spec), cancellationToken);
         if (Limits.DecodeTimeout is not { } timeout)
         {
-            return PreprocessCore(encoded, destination, spec, decodeDeadline: long.MaxValue, cancellationToken);
+            return PreprocessCore(encoded, header, destination, spec, decodeDeadline: long.MaxValue, cancellationToken);
         }
 
         // The timer stops a slow decode part-way (ImageSharp polls the token between rows), but its callback needs a
@@ -76,7 +93,7 @@ public sealed class ImagePreprocessor
         deadline.CancelAfter(timeout);
         try
         {
-            return PreprocessCore(encoded, destination, spec, decodeDeadline, deadline.Token);
+            return PreprocessCore(encoded, header, destination, spec, decodeDeadline, deadline.Token);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -88,20 +105,39 @@ public sealed class ImagePreprocessor
         }
     }
 
+    /// <summary>
+    /// What decoding and preprocessing an image will allocate at most, from its header: the decoded pixels plus the
+    /// decoder's own buffers, per format (progressive JPEG keeps every coefficient: 2 bytes × 3 components; a 16-bit
+    /// PNG decodes to 8 bytes a pixel before it is narrowed to 3; WebP lossless decodes to 4-byte ARGB; BMP RLE and
+    /// GIF keep a byte a pixel of indices), a rotated copy when EXIF asks for a quarter turn, and 8 MiB of rows and
+    /// scratch.
+    /// </summary>
+    internal static long EstimateDecodeBytes(in Header header, PreprocessingSpec spec)
+    {
+        long pixels = (long)header.Info.Width * header.Info.Height;
+        int perPixel = header.Format switch
+        {
+            ImageFormatKind.Jpeg => header.Progressive ? 3 + 6 : 3 + 2,
+            ImageFormatKind.Png => header.PngBitDepth == PngBitDepth.Bit16 ? 8 + 3 : 3 + 1,
+            ImageFormatKind.Gif => 3 + 2,
+            ImageFormatKind.Bmp => 3 + 5,
+            ImageFormatKind.Webp => 3 + 5,
+            _ => 8,
+        };
+        if (spec.ApplyExifOrientation && header.Orientation is >= 5 and <= 8)
+        {
+            perPixel += 3;
+        }
+
+        return (pixels * perPixel) + (8L << 20);
+    }
+
     private static ImageRejectedException DecodeTimedOut(TimeSpan timeout, Exception inner) =>
         new(ImageRejectionReason.DecodeTimeout, $"Decoding took longer than the {timeout.TotalMilliseconds:F0} ms limit.", inner);
 
     private ImageInfo PreprocessCore(
-        ReadOnlySpan<byte> encoded, Span<float> destination, PreprocessingSpec spec, long decodeDeadline, CancellationToken cancellationToken)
+        ReadOnlySpan<byte> encoded, in Header header, Span<float> destination, PreprocessingSpec spec, long decodeDeadline, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        spec.Validate();
-        if (destination.Length != spec.TensorLength)
-        {
-            throw new ArgumentException($"Destination holds {destination.Length} floats; the spec needs {spec.TensorLength}.", nameof(destination));
-        }
-
-        var header = ReadHeader(encoded, Limits, _configuration, cancellationToken);
         using var image = Decode(encoded, header, cancellationToken);
         if (Stopwatch.GetTimestamp() > decodeDeadline)
         {
@@ -251,6 +287,12 @@ public sealed class ImagePreprocessor
                     : $"The {name} data is truncated.");
         }
 
+        // ImageSharp inflates PNG metadata chunks in full while reading the header, before any limit of its own applies.
+        if (format == ImageFormatKind.Png && PngCompressedMetadata.FindExcess(encoded, limits.MaxMetadataBytes) is { } excess)
+        {
+            throw new ImageRejectedException(ImageRejectionReason.MetadataTooLarge, excess);
+        }
+
         IImageInfo info;
         try
         {
@@ -261,7 +303,7 @@ public sealed class ImagePreprocessor
                     ?? throw new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {name} header could not be read.");
             }
         }
-        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
+        catch (Exception ex) when (IsDecoderFault(ex))
         {
             throw Translate(ex, name);
         }
@@ -298,7 +340,7 @@ public sealed class ImagePreprocessor
 
         return new Header(
             format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata),
-            jpeg.ChromaSubsampling);
+            jpeg.ChromaSubsampling, jpeg.Progressive);
     }
 
     private static ushort ReadOrientation(ImageMetadata? metadata)
@@ -337,7 +379,7 @@ public sealed class ImagePreprocessor
                 return CheckSize(decoder.Decode<Rgb24>(_configuration, stream, cancellationToken), header);
             }
         }
-        catch (Exception ex) when (ex is not (ImageRejectedException or OperationCanceledException))
+        catch (Exception ex) when (IsDecoderFault(ex))
         {
             throw Translate(ex, header.Info.Format);
         }
@@ -388,6 +430,15 @@ public sealed class ImagePreprocessor
         }
     }
 
+    /// <summary>
+    /// An exception the decoder raised because of the bytes (it becomes a rejection). Cancellation is the caller's, and
+    /// a genuine <see cref="OutOfMemoryException"/> is the process's state, not the image's: calling it corrupt would
+    /// store a permanent verdict for a transient fault. (ImageSharp's own allocator limit is
+    /// <see cref="InvalidMemoryOperationException"/>, which is the image's.)
+    /// </summary>
+    internal static bool IsDecoderFault(Exception ex) =>
+        ex is not (ImageRejectedException or OperationCanceledException or OutOfMemoryException);
+
     // The decoder's own message stays in the inner exception, for the logs: the rejection text reaches uploaders and
     // the results table, and an exception message (ours or ImageSharp's) is not something to show them.
     private static ImageRejectedException Translate(Exception ex, string format) => ex switch
@@ -399,6 +450,6 @@ public sealed class ImagePreprocessor
         _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged.", ex),
     };
 
-    private readonly record struct Header(
-        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling);
+    internal readonly record struct Header(
+        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling, bool Progressive);
 }

@@ -15,6 +15,8 @@ public enum ImageRejectionReason
     Corrupt,
     /// <summary>Decoding took longer than the per-image limit.</summary>
     DecodeTimeout,
+    /// <summary>The image's compressed metadata (PNG text or colour profile chunks) inflates past its limit.</summary>
+    MetadataTooLarge,
 }
 
 /// <summary>The one error a bad image may produce: a reason code and a human-readable explanation.</summary>
@@ -36,6 +38,7 @@ public sealed class ImageRejectedException : Exception
         ImageRejectionReason.PixelBudgetExceeded => "pixel_budget_exceeded",
         ImageRejectionReason.Corrupt => "corrupt",
         ImageRejectionReason.DecodeTimeout => "decode_timeout",
+        ImageRejectionReason.MetadataTooLarge => "metadata_too_large",
         _ => "rejected",
     };
 }

@@ -9,6 +9,12 @@ public sealed record CheckpointDownloadOptions
     /// <summary>Folder URL the weight file names are appended to.</summary>
     public Uri BaseUrl { get; init; } = new(OfficialWeights.DefaultBaseUrl);
 
+    /// <summary>
+    /// The full SHA-256 (64 hex digits) the file must have; null trusts the 8 published hex digits alone (32 bits,
+    /// which a forged file can match). Set it with <c>RESNEST_WEIGHTS_SHA256</c> when you know the whole hash.
+    /// </summary>
+    public string? Sha256 { get; init; }
+
     /// <summary>Time allowed to resolve and connect; short, so that a closed network fails at once.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -34,6 +40,11 @@ public sealed record CheckpointDownloadOptions
             options = options with { BaseUrl = baseUrl };
         }
 
+        if (Environment.GetEnvironmentVariable(OfficialWeights.Sha256Variable) is { Length: > 0 } pin)
+        {
+            options = options with { Sha256 = pin.Trim().ToLowerInvariant() };
+        }
+
         options.Validate();
         return options;
     }
@@ -46,9 +57,16 @@ public sealed record CheckpointDownloadOptions
             throw new CheckpointException("The checkpoint cache folder is not set.");
         }
 
-        if (BaseUrl is null || !BaseUrl.IsAbsoluteUri || (BaseUrl.Scheme != Uri.UriSchemeHttp && BaseUrl.Scheme != Uri.UriSchemeHttps))
+        // Plain http would let anyone on the path swap the file; only a loopback server (tests, a local mirror
+        // reached through a tunnel) may be plain http.
+        if (BaseUrl is null || !BaseUrl.IsAbsoluteUri || !(BaseUrl.Scheme == Uri.UriSchemeHttps || (BaseUrl.Scheme == Uri.UriSchemeHttp && BaseUrl.IsLoopback)))
         {
-            throw new CheckpointException($"The weights base URL '{BaseUrl}' must be an absolute http or https URL.");
+            throw new CheckpointException($"The weights base URL '{BaseUrl}' must be an absolute https URL (plain http only to a loopback address).");
+        }
+
+        if (Sha256 is not null && (Sha256.Length != 64 || !Sha256.All(char.IsAsciiHexDigitLower)))
+        {
+            throw new CheckpointException($"The pinned SHA-256 '{Sha256}' ({OfficialWeights.Sha256Variable}) is not 64 lower-case hex digits.");
         }
 
         if (ConnectTimeout <= TimeSpan.Zero || ReadTimeout <= TimeSpan.Zero)

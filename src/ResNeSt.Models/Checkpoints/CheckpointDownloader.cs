@@ -6,7 +6,9 @@ namespace ResNeSt.Models.Checkpoints;
 
 /// <summary>
 /// Fetches weight files into the cache folder: streamed to a temporary file while hashed, checked against the
-/// published SHA-256 prefix, then moved into place in one rename, so the cache never holds a partial or wrong file.
+/// published SHA-256 prefix (and the pinned full hash, when one is set), then moved into place in one rename, so the
+/// cache never holds a partial or wrong file. The full hash of a verified download is recorded next to it
+/// (<c>FILE.sha256</c>) and a cached file is reused only when its full hash is still that one.
 /// </summary>
 public sealed class CheckpointDownloader : IDisposable
 {
@@ -42,15 +44,16 @@ public sealed class CheckpointDownloader : IDisposable
             Directory.CreateDirectory(_options.CacheDirectory);
             if (File.Exists(target))
             {
-                if (await HasPrefixAsync(target, file.Sha256Prefix, cancellationToken))
+                if (await IsVerifiedAsync(target, file, cancellationToken))
                 {
                     long length = new FileInfo(target).Length;
                     progress?.Report((length, length));
                     return target;
                 }
 
-                // A corrupt or replaced cache entry: fetch it again.
+                // A corrupt or replaced cache entry, or one never verified in full: fetch it again.
                 File.Delete(target);
+                File.Delete(RecordPath(target));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -70,6 +73,14 @@ public sealed class CheckpointDownloader : IDisposable
                     "it is corrupt or not the official file, and was discarded.");
             }
 
+            if (_options.Sha256 is { } pinned && sha256 != pinned)
+            {
+                throw new CheckpointException(
+                    $"The file downloaded from {url} has SHA-256 {sha256}, not the pinned {pinned}: it was discarded.");
+            }
+
+            // The record first: a file without its record is fetched again, never trusted on its prefix.
+            await File.WriteAllTextAsync(RecordPath(target), sha256 + "\n", cancellationToken);
             File.Move(temporary, target, overwrite: true);
             return target;
         }
@@ -157,11 +168,27 @@ public sealed class CheckpointDownloader : IDisposable
         return await source.ReadAsync(buffer.AsMemory(0, ChunkBytes), stall.Token);
     }
 
-    private static async Task<bool> HasPrefixAsync(string path, string prefix, CancellationToken cancellationToken)
+    /// <summary>Where the full hash of a verified download is recorded.</summary>
+    private static string RecordPath(string target) => target + ".sha256";
+
+    /// <summary>
+    /// A cached file is reused when its full SHA-256 is the one recorded when it was downloaded and verified, starts
+    /// with the published prefix, and equals the pinned hash when one is set.
+    /// </summary>
+    private async Task<bool> IsVerifiedAsync(string path, WeightsFile file, CancellationToken cancellationToken)
     {
+        string record = RecordPath(path);
+        if (!File.Exists(record))
+        {
+            return false;
+        }
+
+        string recorded = (await File.ReadAllTextAsync(record, cancellationToken)).Trim();
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
         string sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-        return sha256.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+        return sha256 == recorded
+            && sha256.StartsWith(file.Sha256Prefix, StringComparison.OrdinalIgnoreCase)
+            && (_options.Sha256 is null || sha256 == _options.Sha256);
     }
 
     private static CheckpointException Failure(WeightsFile file, Uri url, string reason, Exception inner) =>

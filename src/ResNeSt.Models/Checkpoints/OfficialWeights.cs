@@ -16,6 +16,9 @@ public static class OfficialWeights
     /// <summary>Overrides <see cref="DefaultBaseUrl"/> (a mirror, or a loopback server in tests).</summary>
     public const string BaseUrlVariable = "RESNEST_WEIGHTS_URL";
 
+    /// <summary>Pins the full SHA-256 the downloaded (or cached) file must have.</summary>
+    public const string Sha256Variable = "RESNEST_WEIGHTS_SHA256";
+
     /// <summary>Overrides the cache folder (default <c>~/.cache/resnest</c>).</summary>
     public const string CacheVariable = "RESNEST_CACHE";
 

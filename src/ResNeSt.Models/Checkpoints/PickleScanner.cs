@@ -23,6 +23,15 @@ internal static class PickleScanner
         "torch.LongStorage",
     };
 
+    /// <summary>
+    /// Most opcodes one pickle may hold. A ResNeSt-269 state_dict's pickle has tens of thousands; a flood of cheap
+    /// opcodes (empty lists, memo writes) costs the unpickler far more memory than the bytes it came in.
+    /// </summary>
+    internal const int MaxOpcodes = 2_000_000;
+
+    /// <summary>Most memo slots one pickle may write (a state_dict uses a few per tensor; a flood of 16 MB wanted 2.2 GiB).</summary>
+    internal const int MaxMemoSlots = 200_000;
+
     private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private static readonly Encoding Latin1 = Encoding.Latin1;
 
@@ -49,10 +58,17 @@ internal static class PickleScanner
 
         public MemoryStream Output { get; } = new();
 
+        private int _opcodes;
+
         public void Run()
         {
             while (true)
             {
+                if (++_opcodes > MaxOpcodes)
+                {
+                    throw Fail($"holds more than {MaxOpcodes} opcodes, more than any state_dict needs");
+                }
+
                 byte op = ReadByte();
                 switch (op)
                 {
@@ -112,7 +128,7 @@ internal static class PickleScanner
                         PushString(Latin1.GetString(ReadLine()));
                         break;
                     case (byte)'S': // STRING
-                        PushString(Latin1.GetString(ReadLine()).Trim('\'', '"'));
+                        PushString(Unquote(Latin1.GetString(ReadLine())));
                         break;
                     case (byte)'T': // BINSTRING
                         PushString(Latin1.GetString(ReadBytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))))));
@@ -272,8 +288,19 @@ internal static class PickleScanner
             _topKnown = false;
         }
 
+        // Python's STRING argument is one quoted repr: exactly one pair of matching quotes is removed, as the unpickler does.
+        private string Unquote(string text) =>
+            text.Length >= 2 && text[0] is '\'' or '"' && text[^1] == text[0]
+                ? text[1..^1]
+                : throw Fail("has a STRING opcode whose argument is not quoted (the file is corrupt)");
+
         private void Remember(long slot)
         {
+            if (_memo.Count >= MaxMemoSlots && !_memo.ContainsKey(slot))
+            {
+                throw Fail($"writes more than {MaxMemoSlots} memo slots, more than any state_dict needs");
+            }
+
             _memo[slot] = _topKnown ? _top : null;
         }
 

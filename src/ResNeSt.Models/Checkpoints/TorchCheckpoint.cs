@@ -19,9 +19,37 @@ public static class TorchCheckpoint
         IProgress<(long read, long? total)>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var weights = await TorchCheckpointReader.ReadAsync(path, progress, cancellationToken);
-        variant ??= CheckpointValidator.DetectVariant(weights);
-        CheckpointValidator.Validate(weights, StateDictSpec.For(variant));
-        return new ValidatedCheckpoint(variant, weights);
+        // Names and shapes are checked against the variant before any tensor is materialised, so a checkpoint can only
+        // make the reader allocate what the variant's own weights take.
+        var expected = variant;
+        CheckpointException? mismatch = null;
+        StateDict weights;
+        try
+        {
+            weights = await TorchCheckpointReader.ReadAsync(
+                path,
+                shapes =>
+                {
+                    try
+                    {
+                        expected ??= CheckpointValidator.DetectVariant(shapes);
+                        CheckpointValidator.Validate(shapes, StateDictSpec.For(expected));
+                    }
+                    catch (CheckpointException ex)
+                    {
+                        mismatch = ex;
+                        throw;
+                    }
+                },
+                progress,
+                cancellationToken);
+        }
+        catch (CheckpointException ex) when (mismatch is not null && ex.InnerException == mismatch)
+        {
+            // The reader names the file in front of what it read; a mismatch with the variant reads as it always has.
+            throw mismatch;
+        }
+
+        return new ValidatedCheckpoint(expected!, weights);
     }
 }

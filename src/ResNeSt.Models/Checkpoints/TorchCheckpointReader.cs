@@ -30,8 +30,22 @@ public static class TorchCheckpointReader
     /// <summary>Pickles of real state_dicts are a few hundred kilobytes; anything past this is not one.</summary>
     private const long MaxPickleBytes = 64L << 20;
 
+    public static Task<StateDict> ReadAsync(
+        string path, IProgress<(long read, long? total)>? progress = null, CancellationToken cancellationToken = default) =>
+        ReadAsync(path, beforeMaterializing: null, progress, cancellationToken);
+
+    /// <param name="path">A PyTorch state_dict file.</param>
+    /// <param name="beforeMaterializing">
+    /// Sees every tensor's name and shape before any tensor is materialised, and throws <see cref="CheckpointException"/>
+    /// to stop there (a variant's spec check: nothing the spec does not expect is ever allocated).
+    /// </param>
+    /// <param name="progress">Storage bytes converted so far, of the total.</param>
+    /// <param name="cancellationToken">Stops between storages.</param>
     public static async Task<StateDict> ReadAsync(
-        string path, IProgress<(long read, long? total)>? progress = null, CancellationToken cancellationToken = default)
+        string path,
+        Action<IReadOnlyDictionary<string, IReadOnlyList<int>>>? beforeMaterializing,
+        IProgress<(long read, long? total)>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -58,11 +72,11 @@ public static class TorchCheckpointReader
             Dictionary<string, NamedTensor> tensors;
             if (head is [(byte)'P', (byte)'K', 3, 4])
             {
-                tensors = await ReadZipAsync(stream, progress, cancellationToken);
+                tensors = await ReadZipAsync(stream, beforeMaterializing, progress, cancellationToken);
             }
             else if (head[0] == 0x80)
             {
-                tensors = await ReadLegacyAsync(stream, progress, cancellationToken);
+                tensors = await ReadLegacyAsync(stream, beforeMaterializing, progress, cancellationToken);
             }
             else
             {
@@ -95,7 +109,10 @@ public static class TorchCheckpointReader
     };
 
     private static async Task<Dictionary<string, NamedTensor>> ReadZipAsync(
-        FileStream stream, IProgress<(long read, long? total)>? progress, CancellationToken cancellationToken)
+        FileStream stream,
+        Action<IReadOnlyDictionary<string, IReadOnlyList<int>>>? beforeMaterializing,
+        IProgress<(long read, long? total)>? progress,
+        CancellationToken cancellationToken)
     {
         long fileLength = stream.Length;
         using var archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
@@ -137,7 +154,7 @@ public static class TorchCheckpointReader
             root = unpickler.Load(PickleScanner.ReadOne(pickleStream, pickleLength, "data.pkl"));
         }
 
-        var selected = SelectTensors(root);
+        var selected = SelectTensors(root, beforeMaterializing);
         var tensors = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
         var byStorage = selected.GroupBy(t => t.View.Storage.Key, StringComparer.Ordinal).ToList();
         long total = byStorage.Sum(g => StorageBytes(g.First().View.Storage, fileLength));
@@ -181,7 +198,10 @@ public static class TorchCheckpointReader
     }
 
     private static async Task<Dictionary<string, NamedTensor>> ReadLegacyAsync(
-        FileStream stream, IProgress<(long read, long? total)>? progress, CancellationToken cancellationToken)
+        FileStream stream,
+        Action<IReadOnlyDictionary<string, IReadOnlyList<int>>>? beforeMaterializing,
+        IProgress<(long read, long? total)>? progress,
+        CancellationToken cancellationToken)
     {
         long fileLength = stream.Length;
         long Remaining() => Math.Min(MaxPickleBytes, fileLength - stream.Position);
@@ -217,7 +237,7 @@ public static class TorchCheckpointReader
             throw new CheckpointException("the checkpoint is malformed: its storage list is not a list of keys.");
         }
 
-        var selected = SelectTensors(root);
+        var selected = SelectTensors(root, beforeMaterializing);
         var byStorage = selected.GroupBy(t => t.View.Storage.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var tensors = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
@@ -305,7 +325,8 @@ public static class TorchCheckpointReader
     }
 
     /// <summary>Finds the state_dict in the unpickled object and checks every entry is a tensor.</summary>
-    private static List<(string Key, TensorView View)> SelectTensors(object? root)
+    private static List<(string Key, TensorView View)> SelectTensors(
+        object? root, Action<IReadOnlyDictionary<string, IReadOnlyList<int>>>? beforeMaterializing)
     {
         if (root is not Hashtable dict)
         {
@@ -347,6 +368,13 @@ public static class TorchCheckpointReader
         }
 
         tensors.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        if (tensors.Select(t => t.Key).Distinct(StringComparer.Ordinal).Count() != tensors.Count)
+        {
+            throw new CheckpointException("it is not a state_dict: two entries have the same name.");
+        }
+
+        beforeMaterializing?.Invoke(tensors.ToDictionary(t => t.Key, t => (IReadOnlyList<int>)t.View.Shape, StringComparer.Ordinal));
+        TensorViewChecks.Check(tensors);
         return tensors;
     }
 

@@ -17,9 +17,13 @@ namespace ResNeSt.Pipeline.Batches;
 
 /// <summary>
 /// Batch tagging of blobs that already exist. A job is one partition of the jobs table: a <c>job</c> row, one
-/// <c>page_N</c> row per enumerated listing page (its blob count) and one <c>item_…</c> row per blob (its outcome).
-/// Counting rows instead of incrementing counters makes progress exact under at-least-once delivery and needs no
-/// contended ETag loop: a redelivered message rewrites the same row.
+/// <c>page_N</c> row per enumerated listing page (its blob count), one <c>item_…</c> row per blob (its outcome) and
+/// <see cref="CounterShards"/> <c>count_NN</c> rows holding the outcome counts. An item row and its counter row change
+/// in one entity-group transaction, conditional on both ETags, so a count moves exactly when an item row is added or
+/// changes its outcome: a redelivered message finds its row and counts nothing, and progress is exact under
+/// at-least-once delivery. Reading progress reads the counter and page rows only, never one row per blob. Running jobs
+/// are listed in the <c>active</c> partition so that a new job can be refused beyond
+/// <see cref="PipelineOptions.MaxActiveBatchJobs"/>.
 /// </summary>
 public sealed class BatchJobService(
     PipelineStorage storage,
@@ -31,6 +35,11 @@ public sealed class BatchJobService(
     public const string JobRowKey = "job";
     private const string PageRowPrefix = "page_";
     private const int ListingPageSize = 1000;
+    private const string CounterRowPrefix = "count_";
+    private const string ActivePartition = "active";
+
+    /// <summary>Counter rows per job: a blob always counts in the same one, so concurrent workers rarely race on one.</summary>
+    public const int CounterShards = 16;
 
     private readonly PipelineOptions _options = options.Value;
     private readonly TableClient _jobs = storage.BatchJobs;
@@ -39,11 +48,44 @@ public sealed class BatchJobService(
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TableEntity> _knownJobs = new(StringComparer.Ordinal);
 
     /// <summary>Creates a job over <paramref name="prefix"/> of the images container and queues its first listing page.</summary>
+    /// <exception cref="BatchJobLimitException">As many jobs as <see cref="PipelineOptions.MaxActiveBatchJobs"/> are running.</exception>
     public async Task<BatchJobDocument> StartAsync(string prefix, CancellationToken cancellationToken)
     {
+        ValidatePrefix(prefix);
+        int active = await CountActiveJobsAsync(cancellationToken).ConfigureAwait(false);
+        if (active >= _options.MaxActiveBatchJobs)
+        {
+            throw new BatchJobLimitException(active, _options.MaxActiveBatchJobs);
+        }
+
         var job = await CreateJobAsync(prefix, cancellationToken).ConfigureAwait(false);
+        await _jobs.UpsertEntityAsync(new TableEntity(ActivePartition, job.Id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         await EnqueueAsync(new BatchMessage(BatchMessage.EnumerateKind, job.Id, Page: 1), cancellationToken).ConfigureAwait(false);
         return job;
+    }
+
+    /// <summary>
+    /// Jobs listed as running that have not completed; completed (or vanished) ones are taken off the list on the way.
+    /// Two requests racing past the check can both start: the limit bounds abuse, it is not a lock.
+    /// </summary>
+    private async Task<int> CountActiveJobsAsync(CancellationToken cancellationToken)
+    {
+        int active = 0;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ActivePartition}");
+        await foreach (var row in _jobs.QueryAsync<TableEntity>(filter, 100, ["RowKey"], cancellationToken).ConfigureAwait(false))
+        {
+            var job = await GetAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
+            if (job is null || job.Status == "completed")
+            {
+                await _jobs.DeleteEntityAsync(ActivePartition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                active++;
+            }
+        }
+
+        return active;
     }
 
     /// <summary>Creates the job row only (the CLI runs the job in-process instead of through the queue).</summary>
@@ -152,6 +194,14 @@ public sealed class BatchJobService(
             return;
         }
 
+        // Parsed but not ours: a missing or malformed job id or blob name would make the table write throw, and a throw
+        // here sends the message to a poison queue of the poison queue, which the identity cannot write.
+        if (!IsJobId(parsed.JobId) || (parsed.Name is { } name && BlobNameRules.Check(name) is not null))
+        {
+            PipelineLog.BatchUnknownJob(logger, LogSanitizer.Clean(parsed.JobId ?? ""));
+            return;
+        }
+
         await RecordPoisonedAsync(parsed, cancellationToken).ConfigureAwait(false);
     }
 
@@ -195,10 +245,18 @@ public sealed class BatchJobService(
         }
 
         // The page row is written after its messages: a crash in between re-lists the page on redelivery, never under-counts.
+        // A job lists at most MaxBatchJobBlobs (whole pages): the page that reaches the limit is its last.
+        bool truncated = next is not null && (long)page * ListingPageSize >= _options.MaxBatchJobBlobs;
+        if (truncated)
+        {
+            next = null;
+        }
+
         var pageRow = new TableEntity(message.JobId, PageRowPrefix + page.ToString("D9", CultureInfo.InvariantCulture))
         {
             ["Count"] = names.Count,
             ["IsLast"] = next is null,
+            ["Truncated"] = truncated,
         };
         await _jobs.UpsertEntityAsync(pageRow, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         if (enqueue && next is not null)
@@ -212,34 +270,96 @@ public sealed class BatchJobService(
     }
 
     /// <summary>
-    /// Records one blob's outcome in its job, idempotently per blob. A skip never overwrites a real outcome: the
-    /// redelivery of a message that already succeeded finds the blob classified and must not turn it into "skipped".
+    /// Records one blob's outcome in its job, idempotently per blob: the item row and its counter row change together
+    /// (one transaction, conditional on what was read), so a redelivery counts nothing twice and a crash between the two
+    /// writes cannot happen. A skip never overwrites a real outcome: the redelivery of a message that already succeeded
+    /// finds the blob classified and must not turn it into "skipped".
     /// </summary>
     public async Task RecordAsync(string jobId, string blobName, OutcomeKind kind, string? detail, CancellationToken cancellationToken)
     {
-        var row = new TableEntity(jobId, TableKeys.ForBatchItem(_options.ImagesContainer, blobName))
+        string itemKey = TableKeys.ForBatchItem(_options.ImagesContainer, blobName);
+        string counterKey = CounterRowPrefix + ((uint)StableHash(itemKey) % CounterShards).ToString("D2", CultureInfo.InvariantCulture);
+        string outcome = kind.ToString().ToLowerInvariant();
+        for (int attempt = 1; ; attempt++)
         {
-            ["Name"] = blobName,
-            ["Outcome"] = kind.ToString().ToLowerInvariant(),
-            ["Detail"] = detail,
-        };
-        if (kind != OutcomeKind.Skipped)
-        {
-            await _jobs.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            return;
-        }
+            var item = await GetRowAsync(jobId, itemKey, cancellationToken).ConfigureAwait(false);
+            string? previous = item?.GetString("Outcome");
+            if (item is not null && (kind == OutcomeKind.Skipped || (previous == outcome && item.GetString("Detail") == detail)))
+            {
+                return; // already counted
+            }
 
-        try
-        {
-            await _jobs.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            // Already counted by an earlier delivery.
+            var counter = await GetRowAsync(jobId, counterKey, cancellationToken).ConfigureAwait(false);
+            var counts = new TableEntity(jobId, counterKey);
+            foreach (string column in CounterColumns)
+            {
+                counts[column] = counter?.GetInt64(column) ?? 0L;
+            }
+
+            counts[CounterColumn(outcome)] = (long)counts[CounterColumn(outcome)] + 1;
+            if (previous is not null)
+            {
+                counts[CounterColumn(previous)] = (long)counts[CounterColumn(previous)] - 1;
+            }
+
+            var row = new TableEntity(jobId, itemKey)
+            {
+                ["Name"] = blobName,
+                ["Outcome"] = outcome,
+                ["Detail"] = detail,
+            };
+            TableTransactionAction[] actions =
+            [
+                item is null ? new(TableTransactionActionType.Add, row) : new(TableTransactionActionType.UpdateReplace, row, item.ETag),
+                counter is null ? new(TableTransactionActionType.Add, counts) : new(TableTransactionActionType.UpdateReplace, counts, counter.ETag),
+            ];
+            try
+            {
+                await _jobs.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < 100)
+            {
+                // Another worker changed the item or its counter row since they were read: read both again.
+                await Task.Delay(Random.Shared.Next(1, 5 * Math.Min(attempt, 20)), cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
-    /// <summary>The job and its progress, or null when unknown. Reads the job's partition (one row per blob).</summary>
+    private static readonly string[] CounterColumns = ["Succeeded", "Failed", "Skipped"];
+
+    private static string CounterColumn(string outcome) => outcome switch
+    {
+        "succeeded" => "Succeeded",
+        "failed" => "Failed",
+        _ => "Skipped",
+    };
+
+    // string.GetHashCode differs between processes; the shard of a blob must not.
+    private static int StableHash(string text)
+    {
+        unchecked
+        {
+            int hash = (int)2166136261;
+            foreach (char c in text)
+            {
+                hash = (hash ^ c) * 16777619;
+            }
+
+            return hash;
+        }
+    }
+
+    private async Task<TableEntity?> GetRowAsync(string partition, string row, CancellationToken cancellationToken)
+    {
+        var response = await _jobs.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>
+    /// The job and its progress, or null when unknown. Reads the job, counter and page rows (one per 1000 blobs listed),
+    /// never the row of every blob.
+    /// </summary>
     public async Task<BatchJobDocument?> GetAsync(string jobId, CancellationToken cancellationToken)
     {
         if (!IsJobId(jobId))
@@ -253,11 +373,14 @@ public sealed class BatchJobService(
             return null;
         }
 
-        int queued = 0, succeeded = 0, failed = 0, skipped = 0;
-        bool enumerated = false;
+        long queued = 0, succeeded = 0, failed = 0, skipped = 0;
+        bool enumerated = false, truncated = false;
         DateTimeOffset? enumeratedAt = null;
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {jobId} and RowKey ne {JobRowKey}");
-        await foreach (var row in _jobs.QueryAsync<TableEntity>(filter, 1000, ["RowKey", "Count", "IsLast", "Outcome"], cancellationToken)
+        string countersEnd = CounterRowPrefix[..^1] + (char)(CounterRowPrefix[^1] + 1);
+        string pagesEnd = PageRowPrefix[..^1] + (char)(PageRowPrefix[^1] + 1);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {jobId} and ((RowKey ge {CounterRowPrefix} and RowKey lt {countersEnd}) or (RowKey ge {PageRowPrefix} and RowKey lt {pagesEnd}))");
+        await foreach (var row in _jobs.QueryAsync<TableEntity>(filter, 1000, ["RowKey", "Count", "IsLast", "Truncated", .. CounterColumns], cancellationToken)
             .ConfigureAwait(false))
         {
             if (row.RowKey.StartsWith(PageRowPrefix, StringComparison.Ordinal))
@@ -267,16 +390,14 @@ public sealed class BatchJobService(
                 {
                     enumerated = true;
                     enumeratedAt = row.Timestamp;
+                    truncated = row.GetBoolean("Truncated") == true;
                 }
             }
             else
             {
-                switch (row.GetString("Outcome"))
-                {
-                    case "succeeded": succeeded++; break;
-                    case "failed": failed++; break;
-                    default: skipped++; break;
-                }
+                succeeded += row.GetInt64("Succeeded") ?? 0;
+                failed += row.GetInt64("Failed") ?? 0;
+                skipped += row.GetInt64("Skipped") ?? 0;
             }
         }
 
@@ -286,12 +407,13 @@ public sealed class BatchJobService(
             job.GetString("Container") ?? _options.ImagesContainer,
             job.GetString("Prefix") ?? "",
             status,
-            queued,
-            succeeded,
-            failed,
-            skipped,
+            (int)queued,
+            (int)succeeded,
+            (int)failed,
+            (int)skipped,
             job.GetDateTimeOffset("CreatedAt") ?? job.Timestamp ?? default,
-            enumeratedAt);
+            enumeratedAt,
+            truncated);
     }
 
     public static bool IsJobId(string? jobId) => jobId is { Length: 32 } && jobId.All(char.IsAsciiHexDigitLower);

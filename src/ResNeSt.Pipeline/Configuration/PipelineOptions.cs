@@ -63,4 +63,15 @@ public sealed class PipelineOptions
     /// <summary>Messages a batch job enqueues concurrently while it enumerates a prefix.</summary>
     [Range(1, 256)]
     public int EnqueueConcurrency { get; set; } = 16;
+
+    /// <summary>Batch jobs that may run at once; <c>POST /api/batches</c> answers 429 beyond it.</summary>
+    [Range(1, 1000)]
+    public int MaxActiveBatchJobs { get; set; } = 4;
+
+    /// <summary>
+    /// Most blobs one batch job lists (each becomes a queue message); listing stops there and the job says it was
+    /// truncated. Rounded up to whole listing pages of 1000.
+    /// </summary>
+    [Range(1, 100_000_000)]
+    public int MaxBatchJobBlobs { get; set; } = 100_000;
 }

@@ -14,6 +14,31 @@ public sealed record StorageConnection(
 {
     public bool UsesConnectionString => !string.IsNullOrWhiteSpace(ConnectionString);
 
+    /// <summary>
+    /// Whether this process runs on an Azure host that gives it a managed identity (App Service and Functions set
+    /// <c>IDENTITY_ENDPOINT</c>, Container Apps too; <c>WEBSITE_INSTANCE_ID</c> marks App Service and Functions).
+    /// </summary>
+    public static bool RunsOnAzureHost(Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        return !string.IsNullOrEmpty(environment("IDENTITY_ENDPOINT")) || !string.IsNullOrEmpty(environment("WEBSITE_INSTANCE_ID"));
+    }
+
+    /// <summary>
+    /// The credential for identity-based connections. On an Azure host it is the managed identity and nothing else
+    /// (<see cref="Azure.Identity.DefaultAzureCredential"/> would also try environment secrets, workload identity and
+    /// developer logins found on the machine, none of which production means to use); elsewhere (a developer running the
+    /// worker against real storage) the developer's own login.
+    /// </summary>
+    public Azure.Core.TokenCredential CreateCredential(bool onAzureHost) => onAzureHost
+        ? new Azure.Identity.ManagedIdentityCredential(ManagedIdentityClientId is { Length: > 0 } clientId
+            ? Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(clientId)
+            : Azure.Identity.ManagedIdentityId.SystemAssigned)
+        : new Azure.Identity.DefaultAzureCredential(new Azure.Identity.DefaultAzureCredentialOptions
+        {
+            ManagedIdentityClientId = ManagedIdentityClientId,
+        });
+
     /// <summary>Reads the connection from configuration; throws naming the missing settings.</summary>
     public static StorageConnection FromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration, string name)
     {

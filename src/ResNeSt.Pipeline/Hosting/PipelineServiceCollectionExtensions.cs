@@ -1,4 +1,3 @@
-using Azure.Identity;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
@@ -61,10 +60,7 @@ public static class PipelineServiceCollectionExtensions
                 clients.AddBlobServiceClient(connection.BlobServiceUri);
                 clients.AddQueueServiceClient(connection.QueueServiceUri).ConfigureOptions(o => o.MessageEncoding = QueueMessageEncoding.Base64);
                 clients.AddTableServiceClient(connection.TableServiceUri);
-                clients.UseCredential(new DefaultAzureCredential(new DefaultAzureCredentialOptions
-                {
-                    ManagedIdentityClientId = connection.ManagedIdentityClientId,
-                }));
+                clients.UseCredential(connection.CreateCredential(StorageConnection.RunsOnAzureHost()));
             }
         });
 

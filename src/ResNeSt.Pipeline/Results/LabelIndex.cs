@@ -111,7 +111,11 @@ public sealed class LabelIndex(PipelineStorage storage, TimeProvider time)
     {
         var partitionKey = TableKeys.ForLabel(label);
         var filter = minProbability > 0
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and Probability ge {minProbability}")
+            // The SDK writes a double with its round-trip format, which turns 1e-5 into "1E-05": not an OData literal the
+            // service compares with, so every small threshold matched nothing. A fixed-point literal is (the value is a
+            // validated double from LabelQuery, never text from the caller).
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}") + " and Probability ge "
+                + minProbability.ToString("0.0###################", System.Globalization.CultureInfo.InvariantCulture)
             : TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}");
         var tableToken = continuationToken is null ? null : ContinuationTokenCodec.Decode(continuationToken);
         await foreach (var page in _index.QueryAsync<LabelIndexEntity>(filter, top, cancellationToken: cancellationToken)

@@ -62,7 +62,8 @@ public sealed record BatchJobDocument(
     int Failed,
     int Skipped,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? EnumeratedAt);
+    DateTimeOffset? EnumeratedAt,
+    bool Truncated = false);
 
 /// <summary><c>GET /api/health</c>.</summary>
 public sealed record HealthDocument(bool Ready, string? Variant, string? ModelSha256, int? CropSize, string? ExecutionProvider, string? Error);

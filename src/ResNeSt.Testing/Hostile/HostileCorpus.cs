@@ -33,6 +33,7 @@ public static partial class HostileCorpus
         AddManyFrames(corpus, small);
         AddMalformed(corpus, small);
         AddPolyglots(corpus, small);
+        AddMetadataBombs(corpus);
         return corpus.Files;
     }
 

@@ -23,6 +23,8 @@ public enum HostileClass
     NotAnImage,
     /// <summary>Files that are two formats at once.</summary>
     Polyglot,
+    /// <summary>Small valid images whose compressed metadata (PNG zTXt, iTXt, iCCP) inflates to gigabytes.</summary>
+    MetadataBomb,
 }
 
 /// <summary>

@@ -118,6 +118,34 @@ public sealed class HttpHardeningTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_body_buffer_grows_with_the_bytes_that_arrive_not_with_the_declared_length()
+    {
+        // A client declaring 19 MB and sending 10 bytes (as a slow client does for minutes) must not make the worker hold
+        // 19 MB: the old buffer was rented at the declared length before a byte arrived.
+        var request = Request("POST", new MemoryStream(new byte[10]), "image/jpeg", 19_000_000);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using var body = await BoundedBody.ReadAsync(request, 20L << 20, CancellationToken.None);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(10, body.Length);
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated for a 10-byte body");
+    }
+
+    [Fact]
+    public async Task A_client_that_goes_away_cancels_the_classification()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var api = Function<ClassifyApi>(harness);
+        var request = HttpTest.Post(TestImages.Sample("camera.png"), "image/png");
+        using var aborted = new CancellationTokenSource();
+        request.HttpContext.RequestAborted = aborted.Token;
+        await aborted.CancelAsync();
+
+        // The invocation's own token is still live: only the request's says stop.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => api.PostAsync(request, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Classify_refuses_non_image_content_types_without_reading()
     {
         await using var harness = await PipelineHarness.StartAsync(azurite);

@@ -56,6 +56,26 @@ public sealed class InferenceBatcherTests
     }
 
     [Fact]
+    public async Task A_caller_answered_finds_its_image_already_counted_in_the_statistics()
+    {
+        // The batcher used to answer callers before it counted the run, so a caller (the load test's exactly-once check)
+        // could read statistics that missed its own image. Every image asks for all 1000 classes, which makes answering
+        // the later images of a batch slow enough for the first answered caller to look before the old code counted.
+        using var engine = Engine(maxBatch: 8, delay: Long);
+        await using var batcher = new InferenceBatcher(engine);
+        var everything = new InferenceRequest(TopK: InferenceEngine.ClassCount);
+        for (int round = 1; round <= 10; round++)
+        {
+            var seen = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+            {
+                await batcher.SubmitAsync(i, static (in int v, Span<float> slot) => { slot.Fill(v); return v; }, everything);
+                return batcher.Statistics.Images;
+            })));
+            Assert.All(seen, images => Assert.Equal(8L * round, images));
+        }
+    }
+
+    [Fact]
     public async Task A_lone_caller_does_not_wait_for_a_full_batch()
     {
         using var engine = Engine(maxBatch: 8, delay: TimeSpan.FromMilliseconds(2));

@@ -34,7 +34,8 @@ public sealed class CheckpointDownloaderTests : IDisposable
         string path = await downloader.GetAsync(file, new SynchronousProgress(reports.Add));
 
         Assert.Equal(Path.Combine(_cache, file.FileName), path);
-        Assert.Equal([file.FileName], Directory.GetFiles(_cache).Select(Path.GetFileName));
+        Assert.Equal([file.FileName, file.FileName + ".sha256"], Directory.GetFiles(_cache).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(_checkpoint)), File.ReadAllText(Path.Combine(_cache, file.FileName + ".sha256")).Trim());
         Assert.Equal((_checkpoint.Length, (long?)_checkpoint.Length), reports[^1]);
         var checkpoint = await TorchCheckpoint.LoadAsync(path, Fixtures.ReducedVariant);
         Assert.Equal(Fixtures.Reduced.LegacySha256, checkpoint.Weights.SourceSha256);
@@ -157,8 +158,66 @@ public sealed class CheckpointDownloaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cached_file_that_only_shares_the_published_prefix_is_not_reused()
+    {
+        // The official table publishes 8 hex digits (32 bits); a forged file matching them costs ~2^32 hashes. Shortened
+        // here to 2 digits so the forgery is found in a few hundred tries: the cache must not trust the prefix alone.
+        var file = Published(out var files) with { Sha256Prefix = Convert.ToHexStringLower(SHA256.HashData(_checkpoint))[..2] };
+        byte[] forged = Enumerable.Range(0, 100_000).Select(i => BitConverter.GetBytes(i))
+            .First(b => Convert.ToHexStringLower(SHA256.HashData(b)).StartsWith(file.Sha256Prefix, StringComparison.Ordinal));
+        await File.WriteAllBytesAsync(Path.Combine(_cache, file.FileName), forged);
+        await using var server = new LoopbackServer(files);
+        using var downloader = Downloader(server.BaseUrl);
+
+        string path = await downloader.GetAsync(file);
+
+        Assert.Equal(_checkpoint, await File.ReadAllBytesAsync(path));
+        Assert.Equal(1, server.Requests);
+
+        // A verified file replaced later by another with the same prefix is fetched again too.
+        await File.WriteAllBytesAsync(path, forged);
+        Assert.Equal(_checkpoint, await File.ReadAllBytesAsync(await downloader.GetAsync(file)));
+        Assert.Equal(2, server.Requests);
+    }
+
+    [Fact]
+    public async Task A_pinned_full_hash_refuses_a_file_that_matches_only_the_published_prefix()
+    {
+        var file = Published(out var files);
+        string other = new('0', 56);
+        await using var server = new LoopbackServer(files);
+        using var downloader = new CheckpointDownloader(new CheckpointDownloadOptions
+        {
+            CacheDirectory = _cache, BaseUrl = server.BaseUrl, Sha256 = file.Sha256Prefix + other,
+        });
+
+        var error = await Assert.ThrowsAsync<CheckpointException>(() => downloader.GetAsync(file));
+
+        Assert.Contains($"not the pinned {file.Sha256Prefix}{other}", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(_cache));
+
+        using var pinned = new CheckpointDownloader(new CheckpointDownloadOptions
+        {
+            CacheDirectory = _cache, BaseUrl = server.BaseUrl, Sha256 = Convert.ToHexStringLower(SHA256.HashData(_checkpoint)),
+        });
+        Assert.Equal(_checkpoint, await File.ReadAllBytesAsync(await pinned.GetAsync(file)));
+    }
+
+    [Theory]
+    [InlineData("http://example.com/weights/")]
+    [InlineData("http://10.0.0.5/weights/")]
+    public void Plain_http_is_refused_except_to_a_loopback_address(string url)
+    {
+        var error = Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { BaseUrl = new Uri(url) }.Validate());
+        Assert.Contains("must be an absolute https URL", error.Message, StringComparison.Ordinal);
+        new CheckpointDownloadOptions { BaseUrl = new Uri("http://127.0.0.1:8080/weights/") }.Validate();
+        new CheckpointDownloadOptions { BaseUrl = new Uri("https://mirror.example.com/weights/") }.Validate();
+    }
+
+    [Fact]
     public void Bad_options_are_refused_at_start_up()
     {
+        Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { Sha256 = "528c19ca" }.Validate());
         Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { BaseUrl = new Uri("ftp://example.invalid/") }.Validate());
         Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { ConnectTimeout = TimeSpan.Zero }.Validate());
         Assert.Throws<CheckpointException>(() => new CheckpointDownloadOptions { ReadTimeout = TimeSpan.FromSeconds(-1) }.Validate());
