@@ -37,15 +37,24 @@ public sealed class ImagePreprocessor
 
     private readonly Configuration _configuration;
 
-    public ImagePreprocessor(ImageLimits limits)
+    public ImagePreprocessor(ImageLimits limits, DecodeMode decode = DecodeMode.Exact)
     {
         ArgumentNullException.ThrowIfNull(limits);
         limits.Validate();
+        if (!Enum.IsDefined(decode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(decode), decode, "Unknown decode mode.");
+        }
+
         Limits = limits;
+        DecodeMode = decode;
         _configuration = CreateConfiguration(limits);
     }
 
     public ImageLimits Limits { get; }
+
+    /// <summary>Whether large JPEGs are decoded at reduced size (<see cref="DecodeMode.Fast"/>) or in full.</summary>
+    public DecodeMode DecodeMode { get; }
 
     /// <summary>
     /// Identifies, validates, decodes and preprocesses one image into <paramref name="destination"/>
@@ -102,14 +111,29 @@ public sealed class ImagePreprocessor
         }
 
         var header = ReadHeader(encoded, Limits, _configuration, cancellationToken);
-        using var image = Decode(encoded, header, cancellationToken);
+        int scale = DecodeMode == DecodeMode.Fast && header.ScalableJpeg
+            ? ScaledJpegDecoder.ScaleFor(header.Info.Width, header.Info.Height, spec)
+            : 1;
+        var scaled = scale > 1
+            ? ScaledJpegDecoder.Decode(encoded, header.Info.Width, header.Info.Height, scale, _configuration, cancellationToken)
+            : null;
+        using var image = scaled ?? Decode(encoded, header, cancellationToken);
         if (Stopwatch.GetTimestamp() > decodeDeadline)
         {
             throw new TimeoutException();
         }
 
         bool orient = spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8;
-        if (header.ChromaSubsampling != (1, 1))
+        if (scaled is not null)
+        {
+            // libjpeg upsampled the chroma itself; the new image carries no metadata, so give AutoOrient the tag.
+            if (orient)
+            {
+                image.Metadata.ExifProfile = new ExifProfile();
+                image.Metadata.ExifProfile.SetValue(ExifTag.Orientation, header.Orientation);
+            }
+        }
+        else if (header.ChromaSubsampling != (1, 1))
         {
             // ImageSharp replicates subsampled chroma; libjpeg (PIL) interpolates it. Redo it libjpeg's way, on the
             // pixels the resampler will read (all of them when a rotation moves them first).
@@ -267,7 +291,7 @@ public sealed class ImagePreprocessor
 
         return new Header(
             format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata),
-            jpeg.ChromaSubsampling);
+            jpeg.ChromaSubsampling, format == ImageFormatKind.Jpeg && (jpeg.IsYCbCr || jpeg.Components == 1));
     }
 
     private static ushort ReadOrientation(ImageMetadata? metadata)
@@ -368,6 +392,9 @@ public sealed class ImagePreprocessor
         _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged.", ex),
     };
 
+    /// <param name="ScalableJpeg">A greyscale or YCbCr JPEG, which libjpeg and PIL turn into the same RGB (CMYK and
+    /// Adobe RGB JPEGs are converted differently by the two, so they always take the full-size ImageSharp path).</param>
     private readonly record struct Header(
-        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling);
+        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling,
+        bool ScalableJpeg);
 }

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ResNeSt.Inference.Imaging;
+using ResNeSt.Models.Metadata;
+using Xunit.Abstractions;
+
+namespace ResNeSt.Inference.Tests.Imaging;
+
+/// <summary>
+/// <see cref="DecodeMode.Fast"/> must give the tensor PIL gives after <c>Image.draft('RGB', (R, R))</c> (libjpeg's
+/// reduced-size decode) and the same torchvision transforms: references from tools/make-draft-references.py, at
+/// scales 1/2, 1/4 and 1/8, baseline and progressive, 4:2:0, 4:2:2, 4:4:4, grey, EXIF-rotated, both recipes.
+/// </summary>
+public sealed class FastDecodeParityTests(ITestOutputHelper output)
+{
+    private static readonly ImagePreprocessor s_fast = new(ImageLimits.Default, DecodeMode.Fast);
+    private static readonly ImagePreprocessor s_exact = new(ImageLimits.Default, DecodeMode.Exact);
+
+    private static string DraftDir => Path.Combine(Fixtures.FixtureDir, "draft");
+
+    [Fact]
+    public void Fast_decoding_is_bit_exact_with_PILs_draft_pipeline()
+    {
+        var table = new StringBuilder();
+        var failures = new List<string>();
+        var scales = new HashSet<int>();
+        foreach (var c in DraftCases())
+        {
+            Assert.Equal(c.Scale, ScaledJpegDecoder.ScaleFor(c.Width, c.Height, c.Spec));
+            scales.Add(c.Scale);
+            var (mean, max) = Compare(s_fast, c);
+            table.AppendLine(CultureInfo.InvariantCulture, $"{c.Input,-30} {c.Spec.Recipe,-6} exif={c.Spec.ApplyExifOrientation,-5} 1/{c.Scale} mean {mean:F4} max {max}");
+            // Where PIL's draft keeps the full size, fast takes the exact path: within its parity tolerance (mean 0.5/255).
+            if (c.Scale > 1 ? max != 0 : mean > 0.5)
+            {
+                failures.Add($"{c.Input} {c.Spec.Recipe}: max {max}/255");
+            }
+        }
+
+        output.WriteLine(table.ToString());
+        Assert.Equal([1, 2, 4, 8], scales.Order());
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void Exact_decoding_ignores_the_draft_references()
+    {
+        // The exact path decodes in full, so where PIL's draft reduced the image its answer differs from the draft's.
+        foreach (var c in DraftCases().Where(c => c.Scale > 1))
+        {
+            var (_, max) = Compare(s_exact, c);
+            Assert.True(max > 0, $"{c.Input} {c.Spec.Recipe}: the exact path matched the reduced-size reference");
+        }
+    }
+
+    [Fact]
+    public void Fast_decoding_leaves_other_formats_and_small_jpegs_on_the_exact_path()
+    {
+        // Everything the existing parity references cover is too small to reduce, CMYK or not a JPEG: the same bytes.
+        foreach (var c in Fixtures.Cases())
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, c.Input));
+            var info = ImagePreprocessor.Identify(bytes, ImageLimits.Default);
+            if (info.Format == "jpeg" && ScaledJpegDecoder.ScaleFor(info.Width, info.Height, c.Spec) > 1 && !c.Input.Contains("cmyk", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var fast = new float[c.Spec.TensorLength];
+            var exact = new float[c.Spec.TensorLength];
+            s_fast.Preprocess(bytes, fast, c.Spec);
+            s_exact.Preprocess(bytes, exact, c.Spec);
+            Assert.True(fast.AsSpan().SequenceEqual(exact), $"{c}: fast and exact differ");
+        }
+    }
+
+    [Fact]
+    public void A_truncated_large_jpeg_is_rejected_before_the_native_decoder_sees_it()
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(DraftDir, "baseline-420-640x480.jpg"));
+        var spec = new PreprocessingSpec(PreprocessingRecipe.Hub, 64, 73, ModelCard.ImageNetMean, ModelCard.ImageNetStd);
+        var ex = Assert.Throws<ImageRejectedException>(() => s_fast.Preprocess(bytes.AsSpan(0, bytes.Length / 2), new float[spec.TensorLength], spec));
+        Assert.Equal(ImageRejectionReason.Corrupt, ex.Reason);
+    }
+
+    [Fact]
+    public void A_cancelled_fast_decode_stops()
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(DraftDir, "baseline-420-640x480.jpg"));
+        var spec = new PreprocessingSpec(PreprocessingRecipe.Hub, 64, 73, ModelCard.ImageNetMean, ModelCard.ImageNetStd);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => s_fast.Preprocess(bytes, new float[spec.TensorLength], spec, cancelled.Token));
+    }
+
+    private static (double Mean, int Max) Compare(ImagePreprocessor preprocessor, DraftCase c)
+    {
+        var tensor = new float[c.Spec.TensorLength];
+        preprocessor.Preprocess(File.ReadAllBytes(Path.Combine(DraftDir, c.Input)), tensor, c.Spec);
+        var mine = Fixtures.Denormalise(tensor, c.Spec.CropSize, c.Spec);
+        var reference = Fixtures.LoadReference(new ParityCase(c.Input, c.Input, c.Spec.Recipe, c.Spec.CropSize, c.Spec.ResizeSize, c.Spec.ApplyExifOrientation, Path.Combine("draft", c.Reference)));
+        long sum = 0;
+        int max = 0;
+        for (int i = 0; i < mine.Length; i++)
+        {
+            int d = Math.Abs(mine[i] - reference[i]);
+            sum += d;
+            max = Math.Max(max, d);
+        }
+
+        return ((double)sum / mine.Length, max);
+    }
+
+    private static IEnumerable<DraftCase> DraftCases()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(DraftDir, "manifest.json")));
+        foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            var input = c.GetProperty("input").GetString()!;
+            var info = ImagePreprocessor.Identify(File.ReadAllBytes(Path.Combine(DraftDir, input)), ImageLimits.Default);
+            var spec = new PreprocessingSpec(
+                Enum.Parse<PreprocessingRecipe>(c.GetProperty("recipe").GetString()!, ignoreCase: true),
+                c.GetProperty("crop").GetInt32(), c.GetProperty("resize").GetInt32(),
+                ModelCard.ImageNetMean, ModelCard.ImageNetStd, c.GetProperty("exif").GetBoolean());
+            yield return new DraftCase(input, info.Width, info.Height, spec, c.GetProperty("scale").GetInt32(), c.GetProperty("reference").GetString()!);
+        }
+    }
+
+    private sealed record DraftCase(string Input, int Width, int Height, PreprocessingSpec Spec, int Scale, string Reference);
+}
