@@ -147,11 +147,34 @@ public sealed class ImagePreprocessor
             image.Mutate(static x => x.AutoOrient());
         }
 
-        var plan = ResamplePlan.For(image.Width, image.Height, spec);
+        var plan = scaled is null ? ResamplePlan.For(image.Width, image.Height, spec) : ScaledPlan(header, orient, scale, image, spec);
         Span<float> mean = [spec.Mean[0], spec.Mean[1], spec.Mean[2]];
         Span<float> std = [spec.Std[0], spec.Std[1], spec.Std[2]];
         PilResampler.Resample(image, plan, destination, mean, std);
         return header.Info;
+    }
+
+    /// <summary>
+    /// The full-size image's plan carried to its reduced decode (see <see cref="ResamplePlan.ForScaled"/>): what the
+    /// exact path would sample, read from the smaller image.
+    /// </summary>
+    private static ResamplePlan ScaledPlan(in Header header, bool orient, int scale, Image<Rgb24> image, PreprocessingSpec spec)
+    {
+        int width = header.Info.Width;
+        int height = header.Info.Height;
+        var (scaledWidth, scaledHeight) = ScaledJpegDecoder.ScaledSize(width, height, scale);
+        // The part of the last reduced column/row past the picture, in reduced pixels.
+        float padX = (float)((scaledWidth * scale) - width) / scale;
+        float padY = (float)((scaledHeight * scale) - height) / scale;
+        int orientation = orient ? header.Orientation : 1;
+        bool transposed = orientation >= 5;
+        // Which axes of the upright image run backwards through the stored one (EXIF orientations 2–8).
+        bool flipX = orientation is 2 or 3 or 6 or 7;
+        bool flipY = orientation is 3 or 4 or 7 or 8;
+        (int uprightWidth, int uprightHeight) = transposed ? (height, width) : (width, height);
+        (float padUprightX, float padUprightY) = transposed ? (padY, padX) : (padX, padY);
+        return ResamplePlan.ForScaled(
+            uprightWidth, uprightHeight, scale, image.Width, image.Height, spec, flipX ? padUprightX : 0f, flipY ? padUprightY : 0f);
     }
 
     /// <summary>Reads the format and dimensions from the header alone (no pixel decoding) and applies the limits.</summary>
