@@ -72,6 +72,9 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
 
     public InferenceBatcher Batcher { get; }
 
+    /// <summary>How this classifier decodes JPEGs (<see cref="ClassifierOptions.Decode"/>).</summary>
+    public DecodeMode DecodeMode => _preprocessor.DecodeMode;
+
     public async Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default) =>
         (await ClassifyAsync(encodedImage, _defaultRequest, cancellationToken)).Classification;
 
