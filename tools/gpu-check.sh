@@ -9,6 +9,14 @@
 # 2. Copy the repository (or at least artifacts/resnest-linux-x64, samples/images and this script) to the GPU machine.
 # 3. Run: tools/gpu-check.sh
 #
+# Then, when PHONE_PHOTOS is set (a directory from tools/make-phone-photos.py, made anywhere and copied), the phone-photo
+# check of issue 14: `resnest bench` at batch 32 on those photos with the CPU limited to 8 cores (taskset -c 0-7, the
+# NC8as-T4 replica's shape), --decode fast and --decode exact (goal: end to end >= 0.8x bare with fast); then the
+# engine variants under ONNX Runtime's Python API (tools/ort-gpu-variants.py: cuDNN heuristic/exhaustive search, NHWC,
+# CUDA graphs with I/O binding, fp32 and fp16) when `import onnxruntime` offers CUDAExecutionProvider; then PyTorch
+# eager fp16 on the same card (tools/torch-pipeline.py bench --device cuda --half) when torch sees CUDA. All of these
+# print JSON lines into $WORK_DIR/phone.jsonl and a table at the end.
+#
 # Environment overrides:
 #   RESNEST        the published executable            (default: artifacts/resnest-linux-x64/resnest)
 #   IMAGES         directory of images for the bench   (default: samples/images)
@@ -18,6 +26,8 @@
 #   PRECISIONS     model precisions                    (default: "fp32 fp16")
 #   CUDA_LIB_DIRS  extra ':'-separated library directories to search first
 #   PROVIDER       cuda (default), or cpu for a dry run of the whole script on a machine without a GPU
+#   PHONE_PHOTOS   directory of phone-sized JPEGs for the issue-14 check (default: unset, check skipped)
+#   CPUSET         CPUs the phone-photo bench may use  (default: 0-7)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -116,3 +126,51 @@ PY
 else
   cat "$results"
 fi
+
+[ -n "${PHONE_PHOTOS:-}" ] || { say "PHONE_PHOTOS not set: phone-photo check skipped"; exit 0; }
+[ -d "$PHONE_PHOTOS" ] || die "PHONE_PHOTOS=$PHONE_PHOTOS is not a directory."
+cpuset="${CPUSET:-0-7}"
+phone="$work_dir/phone.jsonl"
+: > "$phone"
+fp16_model="$work_dir/resnest50-random-fp16.onnx"
+fp32_model="$work_dir/resnest50-random-fp32.onnx"
+for m in "$fp32_model" "$fp16_model"; do
+  [ -f "$m" ] || "$resnest" export --variant resnest50 --random-weights --precision "$(basename "$m" .onnx | sed 's/.*-//')" --output "$m" >&2
+done
+for decode in fast exact; do
+  for m in "$fp16_model" "$fp32_model"; do
+    say "phone photos: bench $(basename "$m") batch 32 --decode $decode, taskset -c $cpuset"
+    taskset -c "$cpuset" "$resnest" bench --model "$m" --images "$PHONE_PHOTOS" --provider "$provider" --batch 32 \
+      --seconds "$bench_seconds" --decode "$decode" | tee -a "$phone"
+  done
+done
+if [ "$provider" = cuda ] && python3 -c 'import onnxruntime as o, sys; sys.exit("CUDAExecutionProvider" not in o.get_available_providers())' 2>/dev/null; then
+  say "engine variants (onnxruntime $(python3 -c 'import onnxruntime as o; print(o.__version__)'))"
+  python3 "$repo_root/tools/ort-gpu-variants.py" "$fp32_model" --batch 32 --seconds "$bench_seconds" | tee -a "$phone"
+  python3 "$repo_root/tools/ort-gpu-variants.py" "$fp16_model" --batch 32 --seconds "$bench_seconds" --fp16 | tee -a "$phone"
+else
+  say "engine variants skipped: no onnxruntime with CUDAExecutionProvider for python3 (pip install onnxruntime-gpu numpy)"
+fi
+if [ "$provider" = cuda ] && python3 -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+  say "PyTorch eager fp16 and fp32, batch 32, same photos"
+  for half in --half ""; do
+    taskset -c "$cpuset" python3 "$repo_root/tools/torch-pipeline.py" --threads 8 bench --images "$PHONE_PHOTOS" --device cuda \
+      --batch 32 --seconds "$bench_seconds" --workers 6 $half | tee -a "$phone"
+  done
+else
+  say "PyTorch comparison skipped: python3 has no CUDA-enabled torch"
+fi
+say "phone-photo summary ($phone)"
+python3 - "$phone" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if "endToEnd" in r:
+        print(f"resnest {r['precision']:5} decode={r.get('decode','?'):5} batch {r['batch']}: e2e {r['endToEnd']['imagesPerSecond']:.1f} img/s, "
+              f"bare {r['bareInference']['imagesPerSecond']:.1f}, ratio {r['endToEndOverBare']:.3f} (goal >= 0.8 with fast), "
+              f"decode {r['stages']['decodeAndPreprocessMs']:.2f} ms, peak {r['peakWorkingSetMb']:.0f} MB")
+    elif r.get("pipeline") == "torch":
+        print(f"torch {r['precision']:5} batch {r['batch']}: e2e {r['endToEndImagesPerSecond']:.1f} img/s, bare {r['bareImagesPerSecond']:.1f}")
+    else:
+        print(f"ort {r.get('precision','?'):5} {r['variant']:28} {r.get('imagesPerSecond', r.get('error'))}")
+PY

@@ -12,6 +12,8 @@ GPU machine's PyTorch 2.x (`--device cuda`).
       one JSON object per image per line: file, predictions (index, probability), logits
   bench --images DIR [--checkpoint W.pth] [--batch N] [--seconds S] [--device cpu|cuda] [--half] [--workers N]
       images/s of the whole pipeline (decode + preprocess + model) and of the bare model on ready tensors, same run
+  export --checkpoint W.pth --output M.onnx [--variant resnest50] [--crop 224]
+      torch.onnx.export of the same weights (dynamic batch, opset 13), to compare with `resnest export`'s folded graph
 
 Use `/usr/bin/python3` here (Debian's torch); it sets torch.set_num_threads(2) like the fixtures script.
 """
@@ -130,6 +132,16 @@ def cmd_classify(args):
         }))
 
 
+def cmd_export(args):
+    model = build(args.variant)
+    load_checkpoint(model, args.checkpoint)
+    model.eval()
+    x = torch.zeros(1, 3, args.crop, args.crop)
+    torch.onnx.export(model, x, args.output, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, opset_version=13, do_constant_folding=True)
+    print(json.dumps({"onnx": args.output, "torch": torch.__version__, "opset": 13}))
+
+
 class Files(torch.utils.data.Dataset):
     def __init__(self, files, transform, length):
         self.files, self.transform, self.length = files, transform, length
@@ -222,9 +234,14 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--half", action="store_true")
     p.add_argument("--workers", type=int, default=0)
+    p = sub.add_parser("export")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--variant", default="resnest50", choices=sorted(VARIANTS))
+    p.add_argument("--crop", type=int, default=224)
+    p.add_argument("--output", required=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    {"checkpoint": cmd_checkpoint, "classify": cmd_classify, "bench": cmd_bench}[args.command](args)
+    {"checkpoint": cmd_checkpoint, "classify": cmd_classify, "bench": cmd_bench, "export": cmd_export}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ using SixLabors.ImageSharp.Processing;
 
 // Single-thread cost of preprocessing one image, against baselines measured in the same run (CPU ms per image):
 //   decode        ImageSharp's decode to Rgb24 alone (the floor any pipeline pays)
-//   ours          ImagePreprocessor.Preprocess: decode, validation, libjpeg chroma (4:2:0/4:2:2), PIL-exact resample,
-//                 normalise into the tensor
+//   ours          ImagePreprocessor.Preprocess (--decode exact): decode, validation, libjpeg chroma (4:2:0/4:2:2),
+//                 PIL-exact resample, normalise into the tensor
+//   fast          the same with DecodeMode.Fast: a JPEG at least twice the resize side decoded at 1/2, 1/4 or 1/8 size
+//   scale         the reduction fast chose (1 = the exact path)
+//   skia 1/1      SkiaSharp's (libjpeg-turbo's) full-size decode to RGBA alone: the candidate for an exact path
+//   skia scaled   the reduced-size decode alone (ScaledJpegDecoder)
 //   IS pipeline   decode + ImageSharp's own Resize (Triangle / Bicubic) + Crop + a normalise loop (not PIL-exact)
 //   resample ours / IS   the same two resample-crop-normalise steps alone, on an already decoded image
 // Usage: dotnet run -c Release --project bench/ResNeSt.Preprocessing.Bench -- [seconds-per-measurement] FILE...
@@ -33,11 +37,12 @@ if (files.Count == 0)
 }
 
 var preprocessor = new ImagePreprocessor(ImageLimits.Default);
+var fastPreprocessor = new ImagePreprocessor(ImageLimits.Default, decode: DecodeMode.Fast);
 var configuration = Configuration.Default.Clone();
 configuration.MaxDegreeOfParallelism = 1;
 
 Console.WriteLine(
-    $"{"file",-26} {"size",-10} {"recipe",-6} {"decode",7} {"ours",7} {"IS pipeline",12} {"resample ours",14} {"resample IS",12} {"IS/ours",8} {"chroma",7}");
+    $"{"file",-32} {"size",-10} {"recipe",-6} {"decode",7} {"ours",7} {"fast",7} {"scale",5} {"skia 1/1",9} {"skia scaled",11} {"IS pipeline",12} {"resample ours",14} {"resample IS",12} {"IS/ours",8} {"chroma",7}");
 foreach (var file in files)
 {
     var bytes = File.ReadAllBytes(file);
@@ -55,6 +60,12 @@ foreach (var file in files)
             using var image = Image.Load<Rgb24>(configuration, bytes);
         });
         double ours = Measure(seconds, () => preprocessor.Preprocess(bytes, tensor, spec));
+        double fast = Measure(seconds, () => fastPreprocessor.Preprocess(bytes, tensor, spec));
+        int scale = info.Format == "jpeg" ? ScaledJpegDecoder.ScaleFor(info.Width, info.Height, spec) : 1;
+        double skiaFull = info.Format == "jpeg" ? Measure(seconds, () => SkiaFullDecode(bytes)) : double.NaN;
+        double skiaScaled = scale > 1
+            ? Measure(seconds, () => ScaledJpegDecoder.Decode(bytes, info.Width, info.Height, scale, configuration, CancellationToken.None)?.Dispose())
+            : double.NaN;
         double imageSharp = Measure(seconds, () =>
         {
             using var image = Image.Load<Rgb24>(configuration, bytes);
@@ -66,11 +77,29 @@ foreach (var file in files)
         using var copy = decoded.Clone();
         double chroma = Measure(seconds, () => JpegChromaUpsampling.Apply(copy, 2, 2, copy.Bounds()));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{Path.GetFileName(file),-26} {info.Width + "x" + info.Height,-10} {recipe.ToString().ToLowerInvariant(),-6} {decode,7:F2} {ours,7:F2} {imageSharp,12:F2} {resampleOurs,14:F3} {resampleImageSharp,12:F3} {resampleImageSharp / resampleOurs,8:F2} {chroma,7:F2}"));
+            $"{Path.GetFileName(file),-32} {info.Width + "x" + info.Height,-10} {recipe.ToString().ToLowerInvariant(),-6} {decode,7:F2} {ours,7:F2} {fast,7:F2} {scale,5} {skiaFull,9:F2} {skiaScaled,11:F2} {imageSharp,12:F2} {resampleOurs,14:F3} {resampleImageSharp,12:F3} {resampleImageSharp / resampleOurs,8:F2} {chroma,7:F2}"));
     }
 }
 
 return 0;
+
+// libjpeg-turbo's full-size decode through SkiaSharp into RGBA (what an exact path on Skia would cost).
+static void SkiaFullDecode(byte[] bytes)
+{
+    using var data = SkiaSharp.SKData.CreateCopy(bytes);
+    using var codec = SkiaSharp.SKCodec.Create(data);
+    var info = new SkiaSharp.SKImageInfo(codec.Info.Width, codec.Info.Height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul);
+    var pixels = System.Buffers.ArrayPool<byte>.Shared.Rent(info.BytesSize);
+    unsafe
+    {
+        fixed (byte* p = pixels)
+        {
+            codec.GetPixels(info, (IntPtr)p);
+        }
+    }
+
+    System.Buffers.ArrayPool<byte>.Shared.Return(pixels);
+}
 
 // Median over batches of ~100 ms, in milliseconds of this thread's CPU time per call (the machine may be shared, so
 // wall time would measure the neighbours), after a warm-up.

@@ -7,7 +7,7 @@ namespace ResNeSt.Fuzz;
 
 /// <summary>
 /// The code under test: one input through <see cref="ImagePreprocessor.Preprocess(ReadOnlySpan{byte}, Span{float}, PreprocessingSpec)"/>
-/// twice, as the product runs it (default limits plus a decode timeout). A rejection is the expected answer for most
+/// twice, as the product runs it (default limits plus a decode timeout), then once with reduced-size JPEG decoding. A rejection is the expected answer for most
 /// inputs; any other exception escapes and is a crash to AFL, and anything slower than afl-fuzz's -t is a hang.
 /// </summary>
 internal static class FuzzTarget
@@ -27,7 +27,14 @@ internal static class FuzzTarget
         PreprocessingRecipe.Paper, 24, ModelCard.ConventionalResize(24), ModelCard.ImageNetMean, ModelCard.ImageNetStd,
         ApplyExifOrientation: false);
 
+    // Reduced-size JPEG decoding (native libjpeg-turbo through SkiaSharp): a crop of 8 from a resize of 9, so that any
+    // JPEG from 18 px a side up is decoded at 1/2, 1/4 or 1/8, as phone photos are at 224.
+    private static readonly PreprocessingSpec s_fastTiny = new(
+        PreprocessingRecipe.Hub, 8, 9, ModelCard.ImageNetMean, ModelCard.ImageNetStd);
+
     private static readonly ImagePreprocessor s_preprocessor = new(Limits);
+    private static readonly ImagePreprocessor s_fast = new(Limits, decode: DecodeMode.Fast);
+    private static readonly float[] s_fastTensor = new float[s_fastTiny.TensorLength];
     private static readonly float[] s_hubTensor = new float[s_hub.TensorLength];
     private static readonly float[] s_smallTensor = new float[s_paperSmall.TensorLength];
 
@@ -38,14 +45,16 @@ internal static class FuzzTarget
         {
             ImageInfo hub = s_preprocessor.Preprocess(input, s_hubTensor, s_hub);
             ImageInfo small = s_preprocessor.Preprocess(input, s_smallTensor, s_paperSmall);
+            ImageInfo fast = s_fast.Preprocess(input, s_fastTensor, s_fastTiny);
             ImageInfo header = ImagePreprocessor.Identify(input, Limits);
-            if (hub != small || hub != header)
+            if (hub != small || hub != header || fast != header)
             {
-                throw new InvalidOperationException($"The same bytes identified as {hub}, {small} and (header only) {header}.");
+                throw new InvalidOperationException($"The same bytes identified as {hub}, {small}, {fast} (fast) and (header only) {header}.");
             }
 
             CheckFinite(s_hubTensor);
             CheckFinite(s_smallTensor);
+            CheckFinite(s_fastTensor);
             return null;
         }
         catch (ImageRejectedException rejected)

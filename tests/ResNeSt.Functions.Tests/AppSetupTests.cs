@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ResNeSt.Functions.Hosting;
+using ResNeSt.Inference.Classification;
+using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Pipeline.Tests.Infrastructure;
@@ -34,12 +36,31 @@ public sealed class AppSetupTests(AzuriteFixture azurite)
     [InlineData("Pipeline:ClaimTimeout", "00:00:00")]
     [InlineData("Model:Sha256", "xyz")]
     [InlineData("Model:BlobName", "resnest50.onnx")] // both a path and a blob
+    [InlineData("Preprocessing:Decode", "7")] // binds, but is neither Exact nor Fast
     public async Task Invalid_settings_stop_the_host_at_start_up(string key, string value)
     {
         var settings = Valid();
         settings[key] = value;
         using var host = Build(settings);
         await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+    }
+
+    [Theory]
+    [InlineData(null, DecodeMode.Fast)] // the default: uploads are paid per image
+    [InlineData("Exact", DecodeMode.Exact)]
+    [InlineData("fast", DecodeMode.Fast)]
+    public async Task Preprocessing_Decode_reaches_the_classifier(string? setting, DecodeMode expected)
+    {
+        var settings = Valid();
+        if (setting is not null)
+        {
+            settings["Preprocessing:Decode"] = setting;
+        }
+
+        using var host = Build(settings);
+        var model = new LocalModel(TestModel.Path, "", new FileInfo(TestModel.Path).Length, "test");
+        await using var classifier = (ResNeStClassifier)EngineClassifier.FromServices(host.Services)(model);
+        Assert.Equal(expected, classifier.DecodeMode);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Batching;
 using ResNeSt.Inference.Classification;
+using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Models.Metadata;
 
@@ -31,10 +32,11 @@ internal static class BenchCommand
         var crop = InferenceCommandSupport.CropOption();
         var threads = new Option<int>("--intra-op-threads") { Description = "ORT CPU intra-op threads (0 = one per core).", DefaultValueFactory = _ => 0 };
         var delay = new Option<double>("--max-batch-delay-ms") { Description = "How long a batch may wait to fill.", DefaultValueFactory = _ => 5 };
+        var decode = InferenceCommandSupport.DecodeOption();
 
         var command = new Command("bench", "Measure end-to-end and bare-inference throughput of a model on a directory of images; prints a JSON summary.")
         {
-            model, images, batch, concurrency, seconds, provider, crop, threads, delay,
+            model, images, batch, concurrency, seconds, provider, crop, threads, delay, decode,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -49,7 +51,8 @@ internal static class BenchCommand
                     InferenceCommandSupport.ParseProvider(parse.GetValue(provider)),
                     parse.GetValue(crop),
                     parse.GetValue(threads),
-                    TimeSpan.FromMilliseconds(parse.GetValue(delay))),
+                    TimeSpan.FromMilliseconds(parse.GetValue(delay)),
+                    InferenceCommandSupport.ParseDecode(parse.GetValue(decode))),
                 parse.InvocationConfiguration.Output,
                 parse.InvocationConfiguration.Error,
                 cancellationToken);
@@ -58,7 +61,8 @@ internal static class BenchCommand
     }
 
     internal sealed record BenchArguments(
-        FileInfo Model, DirectoryInfo Images, int Batch, int Concurrency, double Seconds, ExecutionProviderPreference Provider, int? Crop, int IntraOpThreads, TimeSpan MaxBatchDelay);
+        FileInfo Model, DirectoryInfo Images, int Batch, int Concurrency, double Seconds, ExecutionProviderPreference Provider, int? Crop, int IntraOpThreads, TimeSpan MaxBatchDelay,
+        DecodeMode Decode = DecodeMode.Fast);
 
     internal static async Task<int> RunAsync(BenchArguments args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -98,7 +102,7 @@ internal static class BenchCommand
         ResNeStClassifier classifier;
         try
         {
-            classifier = ResNeStClassifier.Load(args.Model.FullName, inference, new ModelLoadOptions(args.Crop), logger: logger);
+            classifier = ResNeStClassifier.Load(args.Model.FullName, inference, new ModelLoadOptions(args.Crop), new ClassifierOptions(Decode: args.Decode), logger);
         }
         catch (Exception ex) when (ex is ModelContractException or ExecutionProviderUnavailableException or Microsoft.Extensions.Options.OptionsValidationException)
         {
@@ -160,7 +164,8 @@ internal static class BenchCommand
                 bare with { ImagesPerSecond = Round(bare.ImagesPerSecond), Seconds = Round(bare.Seconds), CpuMsPerImage = Round(bare.CpuMsPerImage) },
                 Round(bare.ImagesPerSecond == 0 ? 0 : endToEnd.Summary.ImagesPerSecond / bare.ImagesPerSecond, 3),
                 Round(endToEnd.Summary.CpuMsPerImage == 0 ? 0 : bare.CpuMsPerImage / endToEnd.Summary.CpuMsPerImage, 3),
-                Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1));
+                Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1),
+                args.Decode.ToString().ToLowerInvariant());
             await output.WriteLineAsync(CliJson.Serialize(summary, InferenceJsonContext.Default.BenchSummary));
             return endToEnd.Summary.Errors == 0 ? 0 : 1;
         }

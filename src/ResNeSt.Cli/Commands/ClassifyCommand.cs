@@ -26,11 +26,12 @@ internal static class ClassifyCommand
         var logits = new Option<bool>("--logits") { Description = "Also print the 1000 raw logits." };
         var provider = InferenceCommandSupport.ProviderOption();
         var noExif = new Option<bool>("--no-exif-orientation") { Description = "Ignore the EXIF orientation tag (exact parity with PIL, which ignores it)." };
+        var decode = InferenceCommandSupport.DecodeOption();
         var files = new Argument<FileInfo[]>("files") { Description = "Image files.", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("classify", "Classify image files with an ONNX model; prints one JSON object per image per line.")
         {
-            model, recipe, crop, top, logits, provider, noExif, files,
+            model, recipe, crop, top, logits, provider, noExif, decode, files,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             new ClassifyArguments(
@@ -41,7 +42,8 @@ internal static class ClassifyCommand
                 parse.GetValue(logits),
                 InferenceCommandSupport.ParseProvider(parse.GetValue(provider)),
                 !parse.GetValue(noExif),
-                parse.GetRequiredValue(files)),
+                parse.GetRequiredValue(files),
+                InferenceCommandSupport.ParseDecode(parse.GetValue(decode))),
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error,
             cancellationToken));
@@ -49,7 +51,8 @@ internal static class ClassifyCommand
     }
 
     internal sealed record ClassifyArguments(
-        FileInfo Model, PreprocessingRecipe? Recipe, int? Crop, int Top, bool Logits, ExecutionProviderPreference Provider, bool ApplyExif, IReadOnlyList<FileInfo> Files);
+        FileInfo Model, PreprocessingRecipe? Recipe, int? Crop, int Top, bool Logits, ExecutionProviderPreference Provider, bool ApplyExif, IReadOnlyList<FileInfo> Files,
+        DecodeMode Decode = DecodeMode.Fast);
 
     internal static async Task<int> RunAsync(ClassifyArguments args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -68,7 +71,7 @@ internal static class ClassifyCommand
         try
         {
             classifier = ResNeStClassifier.Load(args.Model.FullName, inference, new ModelLoadOptions(args.Crop, args.Recipe),
-                new ClassifierOptions(args.Top, args.ApplyExif), logger);
+                new ClassifierOptions(args.Top, args.ApplyExif, Decode: args.Decode), logger);
         }
         catch (Exception ex) when (ex is ModelContractException or ExecutionProviderUnavailableException or Microsoft.Extensions.Options.OptionsValidationException)
         {

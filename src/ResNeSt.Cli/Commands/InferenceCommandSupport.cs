@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
+using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Models.Metadata;
 
@@ -25,6 +26,19 @@ internal static class InferenceCommandSupport
         option.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         return option;
     }
+
+    public static Option<string> DecodeOption()
+    {
+        var option = new Option<string>("--decode")
+        {
+            Description = "JPEG decoding: fast (large JPEGs decoded at 1/2, 1/4 or 1/8 size, as PIL's draft) or exact (PIL + torchvision parity).",
+            DefaultValueFactory = _ => "fast",
+        };
+        option.AcceptOnlyFromAmong("fast", "exact");
+        return option;
+    }
+
+    public static DecodeMode ParseDecode(string? value) => Enum.Parse<DecodeMode>(value ?? "fast", ignoreCase: true);
 
     public static Option<int?> CropOption()
     {
@@ -106,7 +120,8 @@ public sealed record BenchSummary(
     BareJson BareInference,
     double EndToEndOverBare,
     double BareCpuOverEndToEndCpu,
-    double PeakWorkingSetMb);
+    double PeakWorkingSetMb,
+    string Decode);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

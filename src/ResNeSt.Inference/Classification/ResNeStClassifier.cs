@@ -11,7 +11,9 @@ namespace ResNeSt.Inference.Classification;
 /// <param name="TopK">Ranked classes per image.</param>
 /// <param name="ApplyExifOrientation">Turn images upright by their EXIF tag first (PIL ignores it; false gives exact parity).</param>
 /// <param name="Limits">Byte, pixel and side limits for uploads; <see cref="ImageLimits.Default"/> when null.</param>
-public sealed record ClassifierOptions(int TopK = SoftmaxTopK.DefaultK, bool ApplyExifOrientation = true, ImageLimits? Limits = null);
+/// <param name="Decode">Full-size JPEG decoding (PIL parity) or reduced-size for large JPEGs; the app and the CLI default to <see cref="DecodeMode.Fast"/>.</param>
+public sealed record ClassifierOptions(
+    int TopK = SoftmaxTopK.DefaultK, bool ApplyExifOrientation = true, ImageLimits? Limits = null, DecodeMode Decode = DecodeMode.Exact);
 
 /// <summary>A classification plus the batcher's view of it: the raw logits when asked for, and when its batch ran.</summary>
 public sealed record DetailedClassification(Classification Classification, InferenceOutput Inference)
@@ -40,7 +42,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TopK, InferenceEngine.ClassCount);
         _engine = engine;
         _ownsEngine = ownsEngine;
-        _preprocessor = new ImagePreprocessor(options.Limits ?? ImageLimits.Default);
+        _preprocessor = new ImagePreprocessor(options.Limits ?? ImageLimits.Default, decode: options.Decode);
         _spec = PreprocessingSpec.FromModelCard(engine.Card, options.ApplyExifOrientation);
         _spec.Validate();
         _defaultRequest = new InferenceRequest(options.TopK);
@@ -69,6 +71,9 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
     public InferenceEngine Engine => _engine;
 
     public InferenceBatcher Batcher { get; }
+
+    /// <summary>How this classifier decodes JPEGs (<see cref="ClassifierOptions.Decode"/>).</summary>
+    public DecodeMode DecodeMode => _preprocessor.DecodeMode;
 
     public async Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default) =>
         (await ClassifyAsync(encodedImage, _defaultRequest, cancellationToken)).Classification;

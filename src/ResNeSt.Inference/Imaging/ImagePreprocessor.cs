@@ -40,11 +40,18 @@ public sealed class ImagePreprocessor
 
     /// <param name="limits">What one image may cost.</param>
     /// <param name="budget">What all decodes together may hold; null shares <see cref="DecodeBudget.Process"/>.</param>
-    public ImagePreprocessor(ImageLimits limits, DecodeBudget? budget = null)
+    /// <param name="decode">Whether large JPEGs are decoded at reduced size (<see cref="DecodeMode.Fast"/>).</param>
+    public ImagePreprocessor(ImageLimits limits, DecodeBudget? budget = null, DecodeMode decode = DecodeMode.Exact)
     {
         ArgumentNullException.ThrowIfNull(limits);
         limits.Validate();
+        if (!Enum.IsDefined(decode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(decode), decode, "Unknown decode mode.");
+        }
+
         Limits = limits;
+        DecodeMode = decode;
         _configuration = CreateConfiguration(limits);
         _budget = budget ?? DecodeBudget.Process;
     }
@@ -52,6 +59,9 @@ public sealed class ImagePreprocessor
     public ImageLimits Limits { get; }
 
     public DecodeBudget Budget => _budget;
+
+    /// <summary>Whether large JPEGs are decoded at reduced size (<see cref="DecodeMode.Fast"/>) or in full.</summary>
+    public DecodeMode DecodeMode { get; }
 
     /// <summary>
     /// Identifies, validates, decodes and preprocesses one image into <paramref name="destination"/>
@@ -138,14 +148,29 @@ public sealed class ImagePreprocessor
     private ImageInfo PreprocessCore(
         ReadOnlySpan<byte> encoded, in Header header, Span<float> destination, PreprocessingSpec spec, long decodeDeadline, CancellationToken cancellationToken)
     {
-        using var image = Decode(encoded, header, cancellationToken);
+        int scale = DecodeMode == DecodeMode.Fast && header.ScalableJpeg
+            ? ScaledJpegDecoder.ScaleFor(header.Info.Width, header.Info.Height, spec)
+            : 1;
+        var scaled = scale > 1
+            ? ScaledJpegDecoder.Decode(encoded, header.Info.Width, header.Info.Height, scale, _configuration, cancellationToken)
+            : null;
+        using var image = scaled ?? Decode(encoded, header, cancellationToken);
         if (Stopwatch.GetTimestamp() > decodeDeadline)
         {
             throw new TimeoutException();
         }
 
         bool orient = spec.ApplyExifOrientation && header.Orientation is >= 2 and <= 8;
-        if (header.ChromaSubsampling != (1, 1))
+        if (scaled is not null)
+        {
+            // libjpeg upsampled the chroma itself; the new image carries no metadata, so give AutoOrient the tag.
+            if (orient)
+            {
+                image.Metadata.ExifProfile = new ExifProfile();
+                image.Metadata.ExifProfile.SetValue(ExifTag.Orientation, header.Orientation);
+            }
+        }
+        else if (header.ChromaSubsampling != (1, 1))
         {
             // ImageSharp replicates subsampled chroma; libjpeg (PIL) interpolates it. Redo it libjpeg's way, on the
             // pixels the resampler will read (all of them when a rotation moves them first).
@@ -159,11 +184,35 @@ public sealed class ImagePreprocessor
             image.Mutate(static x => x.AutoOrient());
         }
 
-        var plan = ResamplePlan.For(image.Width, image.Height, spec);
+        var plan = scaled is null ? ResamplePlan.For(image.Width, image.Height, spec) : ScaledPlan(header, orient, scale, image, spec);
         Span<float> mean = [spec.Mean[0], spec.Mean[1], spec.Mean[2]];
         Span<float> std = [spec.Std[0], spec.Std[1], spec.Std[2]];
         PilResampler.Resample(image, plan, destination, mean, std);
         return header.Info;
+    }
+
+
+    /// <summary>
+    /// The full-size image's plan carried to its reduced decode (see <see cref="ResamplePlan.ForScaled"/>): what the
+    /// exact path would sample, read from the smaller image.
+    /// </summary>
+    private static ResamplePlan ScaledPlan(in Header header, bool orient, int scale, Image<Rgb24> image, PreprocessingSpec spec)
+    {
+        int width = header.Info.Width;
+        int height = header.Info.Height;
+        var (scaledWidth, scaledHeight) = ScaledJpegDecoder.ScaledSize(width, height, scale);
+        // The part of the last reduced column/row past the picture, in reduced pixels.
+        float padX = (float)((scaledWidth * scale) - width) / scale;
+        float padY = (float)((scaledHeight * scale) - height) / scale;
+        int orientation = orient ? header.Orientation : 1;
+        bool transposed = orientation >= 5;
+        // Which axes of the upright image run backwards through the stored one (EXIF orientations 2–8).
+        bool flipX = orientation is 2 or 3 or 6 or 7;
+        bool flipY = orientation is 3 or 4 or 7 or 8;
+        (int uprightWidth, int uprightHeight) = transposed ? (height, width) : (width, height);
+        (float padUprightX, float padUprightY) = transposed ? (padY, padX) : (padX, padY);
+        return ResamplePlan.ForScaled(
+            uprightWidth, uprightHeight, scale, image.Width, image.Height, spec, flipX ? padUprightX : 0f, flipY ? padUprightY : 0f);
     }
 
     /// <summary>
@@ -340,7 +389,7 @@ public sealed class ImagePreprocessor
 
         return new Header(
             format, new ImageInfo(name, width, height), ReadOrientation(info.Metadata), ReadPngBitDepth(format, info.Metadata),
-            jpeg.ChromaSubsampling, jpeg.Progressive);
+            jpeg.ChromaSubsampling, jpeg.Progressive, format == ImageFormatKind.Jpeg && (jpeg.IsYCbCr || jpeg.Components == 1));
     }
 
     private static ushort ReadOrientation(ImageMetadata? metadata)
@@ -450,6 +499,9 @@ public sealed class ImagePreprocessor
         _ => new ImageRejectedException(ImageRejectionReason.Corrupt, $"The {format} data is damaged.", ex),
     };
 
+    /// <param name="ScalableJpeg">A greyscale or YCbCr JPEG, which libjpeg and PIL turn into the same RGB (CMYK and
+    /// Adobe RGB JPEGs are converted differently by the two, so they always take the full-size ImageSharp path).</param>
     internal readonly record struct Header(
-        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling, bool Progressive);
+        ImageFormatKind Format, ImageInfo Info, ushort Orientation, PngBitDepth? PngBitDepth, (int H, int V) ChromaSubsampling, bool Progressive,
+        bool ScalableJpeg);
 }

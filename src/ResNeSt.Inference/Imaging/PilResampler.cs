@@ -81,8 +81,8 @@ internal static unsafe class PilResampler
             return;
         }
 
-        var horizontal = Coefficients.Compute(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colStart, cols, plan.Kernel);
-        var vertical = Coefficients.Compute(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowStart, rows, plan.Kernel);
+        var horizontal = Coefficients.Compute(plan.SourceWidth, plan.BoxX0, plan.BoxX1, plan.ResizedWidth, colStart, cols, plan.Kernel);
+        var vertical = Coefficients.Compute(plan.SourceHeight, plan.BoxY0, plan.BoxY1, plan.ResizedHeight, rowStart, rows, plan.Kernel);
         byte[]? temp = null;
         byte[]? rgbx = null;
         int[]? pairedWeights = null;
@@ -178,10 +178,10 @@ internal static unsafe class PilResampler
             return Rectangle.Empty;
         }
 
-        var (left, _) = Coefficients.Taps(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colStart, plan.Kernel);
-        var (lastLeft, lastCount) = Coefficients.Taps(plan.SourceWidth, plan.SourceWidth, plan.ResizedWidth, colEnd - 1, plan.Kernel);
-        var (top, _) = Coefficients.Taps(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowStart, plan.Kernel);
-        var (lastTop, lastRows) = Coefficients.Taps(plan.SourceHeight, plan.SourceHeight, plan.ResizedHeight, rowEnd - 1, plan.Kernel);
+        var (left, _) = Coefficients.Taps(plan.SourceWidth, plan.BoxX0, plan.BoxX1, plan.ResizedWidth, colStart, plan.Kernel);
+        var (lastLeft, lastCount) = Coefficients.Taps(plan.SourceWidth, plan.BoxX0, plan.BoxX1, plan.ResizedWidth, colEnd - 1, plan.Kernel);
+        var (top, _) = Coefficients.Taps(plan.SourceHeight, plan.BoxY0, plan.BoxY1, plan.ResizedHeight, rowStart, plan.Kernel);
+        var (lastTop, lastRows) = Coefficients.Taps(plan.SourceHeight, plan.BoxY0, plan.BoxY1, plan.ResizedHeight, rowEnd - 1, plan.Kernel);
         return new Rectangle(plan.SourceX + left, plan.SourceY + top, lastLeft + lastCount - left, lastTop + lastRows - top);
     }
 
@@ -359,9 +359,9 @@ internal static unsafe class PilResampler
         /// Coefficients for output positions <paramref name="outStart"/>.. of a resize of <paramref name="inSize"/>
         /// samples (box 0..<paramref name="in1"/>, a float as in PIL) to <paramref name="outSize"/>.
         /// </summary>
-        public static Coefficients Compute(int inSize, float in1, int outSize, int outStart, int outCount, ResampleKernel kernel)
+        /// <summary>PIL's precompute_coeffs for the source box [<paramref name="in0"/>, <paramref name="in1"/>) of <paramref name="inSize"/> pixels.</summary>
+        public static Coefficients Compute(int inSize, float in0, float in1, int outSize, int outStart, int outCount, ResampleKernel kernel)
         {
-            const float in0 = 0f;
             double filterSupport = kernel == ResampleKernel.Bilinear ? 1.0 : 2.0;
             double scale = (double)(in1 - in0) / outSize;
             double filterScale = scale < 1.0 ? 1.0 : scale;
@@ -438,10 +438,10 @@ internal static unsafe class PilResampler
         }
 
         /// <summary>The first source index and the tap count of output position <paramref name="xx"/> (PIL's xmin, xmax).</summary>
-        public static (int Min, int Count) Taps(int inSize, float in1, int outSize, int xx, ResampleKernel kernel)
+        public static (int Min, int Count) Taps(int inSize, float in0, float in1, int outSize, int xx, ResampleKernel kernel)
         {
-            var (scale, support, _) = Geometry(in1, outSize, kernel);
-            double center = (xx + 0.5) * scale;
+            var (scale, support, _) = Geometry(in1 - in0, outSize, kernel);
+            double center = in0 + ((xx + 0.5) * scale);
             int xmin = Math.Max((int)(center - support + 0.5), 0);
             int xmax = Math.Min((int)(center + support + 0.5), inSize);
             return (xmin, xmax - xmin);

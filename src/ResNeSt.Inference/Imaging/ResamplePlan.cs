@@ -27,8 +27,57 @@ internal readonly record struct ResamplePlan(
     int CropLeft,
     int CropTop,
     int CropSize,
-    ResampleKernel Kernel)
+    ResampleKernel Kernel,
+    float BoxLeft = 0f,
+    float BoxTop = 0f,
+    float BoxWidth = 0f,
+    float BoxHeight = 0f)
 {
+    // The box PIL's resize reads, relative to (SourceX, SourceY): the whole region unless a fractional box is given.
+    public float BoxX0 => BoxLeft;
+
+    public float BoxX1 => BoxWidth > 0 ? BoxLeft + BoxWidth : SourceWidth;
+
+    public float BoxY0 => BoxTop;
+
+    public float BoxY1 => BoxHeight > 0 ? BoxTop + BoxHeight : SourceHeight;
+
+    /// <summary>
+    /// The plan of an image of <paramref name="width"/>×<paramref name="height"/> carried over to its
+    /// 1/<paramref name="scale"/> decode of <paramref name="scaledWidth"/>×<paramref name="scaledHeight"/>: the same
+    /// output size, crop window and kernel, reading the same part of the picture (scaled pixel i covers full-size
+    /// pixels scale·i to scale·i + scale − 1). libjpeg rounds a reduced side up, so a side that is not a multiple of the
+    /// scale leaves a fraction of a pixel past the picture; PIL's draft resizes that fraction too, which stretches the
+    /// picture and shifts the crop (up to 112/255 off on a 16:9 photo). The box keeps the full-size geometry instead.
+    /// When the sides are multiples of the scale, this is exactly the plan of the reduced image, i.e. PIL's draft.
+    /// <paramref name="offsetX"/>/<paramref name="offsetY"/> (in reduced pixels) move the picture's origin where a flip
+    /// of the EXIF orientation has put the partial pixel first.
+    /// </summary>
+    public static ResamplePlan ForScaled(
+        int width, int height, int scale, int scaledWidth, int scaledHeight, PreprocessingSpec spec, float offsetX = 0f, float offsetY = 0f)
+    {
+        var full = For(width, height, spec);
+        float x0 = ((float)full.SourceX / scale) + offsetX;
+        float y0 = ((float)full.SourceY / scale) + offsetY;
+        float w = (float)full.SourceWidth / scale;
+        float h = (float)full.SourceHeight / scale;
+        int left = (int)Math.Floor(x0);
+        int top = (int)Math.Floor(y0);
+        int right = Math.Min((int)Math.Ceiling(x0 + w), scaledWidth);
+        int bottom = Math.Min((int)Math.Ceiling(y0 + h), scaledHeight);
+        return full with
+        {
+            SourceX = left,
+            SourceY = top,
+            SourceWidth = right - left,
+            SourceHeight = bottom - top,
+            BoxLeft = x0 - left,
+            BoxTop = y0 - top,
+            BoxWidth = w,
+            BoxHeight = h,
+        };
+    }
+
     public static ResamplePlan For(int width, int height, PreprocessingSpec spec) => spec.Recipe switch
     {
         PreprocessingRecipe.Hub => Hub(width, height, spec.ResizeSize, spec.CropSize),

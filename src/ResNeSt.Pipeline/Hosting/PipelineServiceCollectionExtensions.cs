@@ -39,6 +39,7 @@ public static class PipelineServiceCollectionExtensions
 
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddInferenceOptions(configuration.GetSection(InferenceOptions.SectionName));
+        services.AddOptions<PreprocessingOptions>().Bind(configuration.GetSection(PreprocessingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StorageRetryOptions>().Bind(configuration.GetSection(StorageRetryOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
 

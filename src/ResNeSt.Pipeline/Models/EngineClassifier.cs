@@ -23,7 +23,8 @@ public static class EngineClassifier
                 services.GetRequiredService<IOptions<InferenceOptions>>().Value,
                 pipeline.MaxImageBytes,
                 services.GetRequiredService<ILoggerFactory>().CreateLogger<ResNeStClassifier>(),
-                pipeline.DecodeTimeout);
+                pipeline.DecodeTimeout,
+                services.GetRequiredService<IOptions<PreprocessingOptions>>().Value.Decode);
         };
     }
 
@@ -31,10 +32,12 @@ public static class EngineClassifier
     /// Loads the engine; the byte limit and the decode time limit are the pipeline's, so a blob and a POST body are
     /// judged alike.
     /// </summary>
-    public static ResNeStClassifier Load(LocalModel model, InferenceOptions inference, long maxImageBytes, ILogger? logger, TimeSpan? decodeTimeout = null)
+    public static ResNeStClassifier Load(
+        LocalModel model, InferenceOptions inference, long maxImageBytes, ILogger? logger, TimeSpan? decodeTimeout = null, DecodeMode decode = DecodeMode.Fast)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var options = new ClassifierOptions(Limits: UploadLimits(maxImageBytes, decodeTimeout ?? PipelineOptions.DefaultDecodeTimeout));
+        var options = new ClassifierOptions(
+            Limits: UploadLimits(maxImageBytes, decodeTimeout ?? PipelineOptions.DefaultDecodeTimeout), Decode: decode);
         return ResNeStClassifier.Load(model.Path, inference, options: options, logger: logger);
     }
 

@@ -100,7 +100,7 @@ public sealed class ResamplePlanTests
         {
             foreach (var (inSize, outSize) in new[] { (1546, 326), (500, 224), (50, 256), (1, 224), (7, 3), (224, 224) })
             {
-                var c = PilResampler.Coefficients.Compute(inSize, inSize, outSize, 0, outSize, kernel);
+                var c = PilResampler.Coefficients.Compute(inSize, 0f, inSize, outSize, 0, outSize, kernel);
                 try
                 {
                     for (int i = 0; i < outSize; i++)
