@@ -14,7 +14,7 @@ for r in $(seq 1 "$rounds"); do
   for model in "$@"; do
     name="$(basename "$model" .onnx)"
     uptime >> "$out/uptime.log"
-    "$resnest" bench --model "$model" --images "$images" --batch 8 --seconds "$seconds" --provider cpu --crop 224 \
+    "$resnest" bench --model "$model" --images "$images" --batch-size 8 --seconds "$seconds" --provider cpu --crop 224 \
       > "$out/dotnet-$name-$r.json"
     node "$root/bench/ort-node/bench.mjs" "$model" --batch 8 --seconds "$seconds" > "$out/node-$name-$r.json"
     /usr/bin/python3 - "$out/dotnet-$name-$r.json" "$out/node-$name-$r.json" "$name" "$r" <<'PY'

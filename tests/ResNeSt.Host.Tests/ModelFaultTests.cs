@@ -31,7 +31,7 @@ public sealed class ModelFaultTests(ITestOutputHelper output)
         // The broken model is visible in the host's console at start-up (func start shows the same).
         Assert.Contains(app.Host.Log, l => l.Text.Contains("Model load failed", StringComparison.Ordinal));
 
-        var names = new[] { "while-down/dog.jpg", "while-down/coffee.png" };
+        var names = new[] { "while-down/camera.png", "while-down/coffee.png" };
         var blobs = new List<Azure.Storage.Blobs.BlobClient>();
         foreach (var name in names)
         {

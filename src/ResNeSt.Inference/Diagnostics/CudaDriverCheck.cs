@@ -11,10 +11,13 @@ internal static partial class CudaDriverCheck
         DriverFound(logger, driver.CudaVersionText, driver.KernelModuleVersion ?? "unknown");
         if (driver.FailureCode is { } code)
         {
+            // Short: on a CPU machine with the provider on auto this is the one line that explains the fallback
+            // (docs/deploy.md, "CUDA driver", says what to do).
             throw new CudaDriverUnsuitableException(
                 code,
-                $"The NVIDIA driver supports CUDA {driver.CudaVersionText} (kernel module {driver.KernelModuleVersion ?? "unknown"}); "
-                + "ONNX Runtime's CUDA provider needs CUDA 13 (driver 580 or later). See docs/deploy.md, CUDA driver.");
+                driver.CudaVersion is null
+                    ? "no NVIDIA driver found; CUDA 13 (driver 580+) is needed"
+                    : $"the NVIDIA driver supports CUDA {driver.CudaVersionText}; CUDA 13 (driver 580+) is needed");
         }
     }
 
