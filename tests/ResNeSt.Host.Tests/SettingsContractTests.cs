@@ -90,7 +90,7 @@ public sealed partial class SettingsContractTests
         return name switch
         {
             _ when name.EndsWith("__clientId", StringComparison.Ordinal) || name == "AZURE_CLIENT_ID" => "00000000-0000-0000-0000-0000000000c3",
-            "APPLICATIONINSIGHTS_CONNECTION_STRING" => "InstrumentationKey=00000000-0000-0000-0000-0000000000d4;IngestionEndpoint=https://example.invalid/",
+            "APPLICATIONINSIGHTS_CONNECTION_STRING" => "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/",
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" => "Authorization=AAD;ClientId=00000000-0000-0000-0000-0000000000c3",
             _ => throw new InvalidOperationException($"App setting {name} has a deployment-time value ({value}) this test does not know."),
         };

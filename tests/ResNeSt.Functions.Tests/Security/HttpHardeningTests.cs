@@ -389,7 +389,9 @@ public sealed class HttpHardeningTests(AzuriteFixture azurite)
         // Our own lines (the storage SDK's request logs span several lines by design and carry names URL-encoded).
         Assert.DoesNotContain(lines, l => l.Contains("\r\n2026-01-01", StringComparison.Ordinal) || l.Contains("\n2026-01-01", StringComparison.Ordinal));
         var mentioning = lines.Where(l => l.StartsWith("ResNeSt.", StringComparison.Ordinal) && l.Contains("evil.png", StringComparison.Ordinal)).ToArray();
-        Assert.True(mentioning.Length >= 3, string.Join('\n', lines));
+        // The wrong-container line and the invalid-name line of the batch message; the poisoned copy of that message is
+        // dropped without repeating the name (it is not ours to count), and the trigger's 404 logs below Warning.
+        Assert.True(mentioning.Length >= 2, string.Join('\n', lines));
         Assert.All(mentioning, l => Assert.DoesNotContain('\n', l));
         Assert.All(mentioning, l => Assert.DoesNotContain('\r', l));
         Assert.All(mentioning, l => Assert.DoesNotContain('\u2028', l));
