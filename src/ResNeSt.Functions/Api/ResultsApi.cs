@@ -34,7 +34,7 @@ public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRunti
 
         if (BlobNameRules.Check(blob) is { } problem)
         {
-            return ApiResults.Problem(400, "Invalid blob name", $"The blob name {problem}; it names a blob of the images container.", "invalid_blob_name");
+            return ApiResults.InvalidBlobName(problem);
         }
 
         var container = options.Value.ImagesContainer;

@@ -25,7 +25,7 @@ public sealed class TagsApi(PipelineStorage storage, IOptions<PipelineOptions> o
         ArgumentNullException.ThrowIfNull(request);
         if (BlobNameRules.Check(blob) is { } problem)
         {
-            return ApiResults.Problem(400, "Invalid blob name", $"The blob name {problem}; it names a blob of the images container.", "invalid_blob_name");
+            return ApiResults.InvalidBlobName(problem);
         }
 
         try

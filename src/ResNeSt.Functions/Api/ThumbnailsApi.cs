@@ -33,7 +33,7 @@ public sealed class ThumbnailsApi(PipelineStorage storage, ThumbnailEncoder enco
         ArgumentNullException.ThrowIfNull(request);
         if (BlobNameRules.Check(blob) is { } problem)
         {
-            return ApiResults.Problem(400, "Invalid blob name", $"The blob name {problem}; it names a blob of the images container.", "invalid_blob_name");
+            return ApiResults.InvalidBlobName(problem);
         }
 
         int side = DefaultSide;

@@ -75,4 +75,8 @@ public static class ApiResults
     /// </summary>
     public static ProblemResult Problem(int statusCode, string title, string? detail = null, string? code = null) =>
         new(new ProblemDocument(title, statusCode, detail, code));
+
+    /// <summary>The 400 every route that takes a blob name answers when <c>BlobNameRules.Check</c> finds a problem.</summary>
+    public static ProblemResult InvalidBlobName(string problem) =>
+        Problem(400, "Invalid blob name", $"The blob name {problem}; it names a blob of the images container.", "invalid_blob_name");
 }
