@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Functions.Hosting;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Pipeline.Tests.Infrastructure;
 

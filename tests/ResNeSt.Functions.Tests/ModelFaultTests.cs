@@ -5,7 +5,7 @@ using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Tests;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
@@ -175,7 +175,7 @@ public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
 
         public string ExecutionProvider => inner.ExecutionProvider;
 
-        public async Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+        public async Task<ClassificationResult> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
         {
             await gate.WaitAsync(cancellationToken);
             return await inner.ClassifyAsync(encodedImage, cancellationToken);

@@ -3,7 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;

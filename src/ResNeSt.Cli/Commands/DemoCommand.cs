@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
-using ResNeSt.Cli.Pipeline;
+using ResNeSt.Cli.Hosting;
 using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using ResNeSt.Cli.Pipeline;
+using ResNeSt.Cli.Hosting;
 using ResNeSt.Testing.Storage;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Storage;
 

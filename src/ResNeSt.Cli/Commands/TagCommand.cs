@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
-using ResNeSt.Cli.Pipeline;
+using ResNeSt.Cli.Hosting;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Serialization;

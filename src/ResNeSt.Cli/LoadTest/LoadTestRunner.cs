@@ -17,7 +17,7 @@ using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Testing.Storage;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;

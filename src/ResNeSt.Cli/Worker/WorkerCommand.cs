@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 
 namespace ResNeSt.Cli.Worker;
 

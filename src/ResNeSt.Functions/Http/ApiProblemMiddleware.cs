@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Batching;
 using ResNeSt.Pipeline.Serialization;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 
 namespace ResNeSt.Functions.Http;
 

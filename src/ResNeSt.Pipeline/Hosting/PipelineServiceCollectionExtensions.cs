@@ -9,7 +9,7 @@ using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Redrive;
 using ResNeSt.Pipeline.Results;

@@ -12,7 +12,7 @@ using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Tagging;
 
@@ -267,7 +267,7 @@ public sealed class ClassificationPipeline(
             }
 
             double downloadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            Classification classification;
+            ClassificationResult classification;
             try
             {
                 classification = await classifier.ClassifyAsync(buffer.AsMemory(0, received), cancellationToken).ConfigureAwait(false);

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Storage;

@@ -6,7 +6,7 @@ using ResNeSt.Pipeline.Serialization;
 namespace ResNeSt.Pipeline.Results;
 
 /// <summary>
-/// The one mapping of a classification: <see cref="Classification"/> → <see cref="ResultEntity"/> (stored) →
+/// The one mapping of a classification: <see cref="ClassificationResult"/> → <see cref="ResultEntity"/> (stored) →
 /// <see cref="ResultDocument"/> / <see cref="ClassificationDocument"/> (returned) and → blob tags
 /// (<see cref="Tagging.BlobTagger.TagsFor"/>, from the entity too). Whatever the API returns was derived from an entity.
 /// </summary>
@@ -28,7 +28,7 @@ public static class ResultMapping
     }
 
     /// <summary>Records a classification in <paramref name="entity"/>. <paramref name="modelSha256"/> overrides the classifier's own.</summary>
-    public static ResultEntity Succeeded(ResultEntity entity, Classification classification, string? modelSha256, double? downloadMs)
+    public static ResultEntity Succeeded(ResultEntity entity, ClassificationResult classification, string? modelSha256, double? downloadMs)
     {
         ArgumentNullException.ThrowIfNull(entity);
         ArgumentNullException.ThrowIfNull(classification);

@@ -1,11 +1,11 @@
 using System.Text.Json;
-using ResNeSt.Cli.Pipeline;
+using ResNeSt.Cli.Hosting;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Inference.Tests;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Testing.Storage;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 
 namespace ResNeSt.Cli.Tests.Commands;
 

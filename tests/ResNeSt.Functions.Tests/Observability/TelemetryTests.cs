@@ -108,7 +108,7 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         await using var app = await StartAsync(modelPath: Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.onnx"));
         lock (app.Logs.Logs)
         {
-            Assert.Contains(app.Logs.Logs, l => l.Category == "ResNeSt.Pipeline.Models.ModelRuntime" && l.Message!.Contains("Model load failed", StringComparison.Ordinal));
+            Assert.Contains(app.Logs.Logs, l => l.Category == "ResNeSt.Pipeline.ModelLoading.ModelRuntime" && l.Message!.Contains("Model load failed", StringComparison.Ordinal));
         }
     }
 

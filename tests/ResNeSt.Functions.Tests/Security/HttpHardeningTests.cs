@@ -10,7 +10,7 @@ using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Http;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Pipeline.Blobs;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Tests.Infrastructure;
 

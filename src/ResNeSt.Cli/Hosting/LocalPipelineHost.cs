@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Pipeline.Hosting;
 
-namespace ResNeSt.Cli.Pipeline;
+namespace ResNeSt.Cli.Hosting;
 
 /// <summary>
 /// The Functions app's services (same registration, same options validation, same warm-up) hosted in the CLI, so that
