@@ -7,12 +7,12 @@ using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests;
 
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 {
     [Fact]

@@ -12,7 +12,7 @@ using ResNeSt.Functions.Triggers;
 using ResNeSt.Inference.Diagnostics;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Storage;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests.Observability;
 
@@ -20,7 +20,7 @@ namespace ResNeSt.Functions.Tests.Observability;
 /// The app's own telemetry wiring (<see cref="FunctionsAppSetup"/>: OpenTelemetry with the pipeline's and engine's
 /// meters and sources), with in-memory exporters added, while real images go through the blob trigger on Azurite.
 /// </summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class TelemetryTests(AzuriteFixture azurite)
 {
     private sealed record CapturedLog(int EventId, string Category, string? Message, IReadOnlyDictionary<string, object?> Scopes);

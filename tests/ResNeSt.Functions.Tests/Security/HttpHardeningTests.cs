@@ -12,12 +12,12 @@ using ResNeSt.Functions.Triggers;
 using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Serialization;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests.Security;
 
 /// <summary>The HTTP functions' defences, exercised through the function classes and the app's middleware on Azurite.</summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class HttpHardeningTests(AzuriteFixture azurite)
 {
     private static T Function<T>(PipelineHarness harness) where T : class => ActivatorUtilities.CreateInstance<T>(harness.Services);
