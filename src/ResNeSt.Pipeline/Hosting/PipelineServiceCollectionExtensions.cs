@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
@@ -76,6 +77,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<BlobTagger>();
         services.AddSingleton<ModelProvider>();
         services.AddSingleton<ModelRuntime>();
+        services.AddSingleton<ImageDownloader>();
+        services.AddSingleton<VersionClassifier>();
         services.AddSingleton<ClassificationPipeline>();
         services.AddSingleton<BatchJobService>();
         services.AddSingleton<UndeliveredBlobService>();
