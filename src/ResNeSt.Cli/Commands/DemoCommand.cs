@@ -1,13 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using Microsoft.Extensions.Hosting;
 using ResNeSt.Cli.Pipeline;
-using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Storage;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Cli.Commands;
 

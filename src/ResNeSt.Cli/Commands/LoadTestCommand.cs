@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using ResNeSt.Cli.LoadTest;
 
 namespace ResNeSt.Cli.Commands;

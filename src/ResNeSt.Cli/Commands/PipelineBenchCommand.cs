@@ -1,11 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using ResNeSt.Cli.Pipeline;
-using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Storage;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Cli.Commands;
 

@@ -4,18 +4,18 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.Models;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Testing.Counting;
-using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests.Infrastructure;
 
 /// <summary>
-/// The pipeline exactly as the Functions app wires it (<see cref="PipelineServiceCollectionExtensions.AddClassificationPipeline"/>,
+/// The pipeline exactly as the Functions app wires it (<see cref="PipelineServiceCollectionExtensions.AddClassificationPipeline(IServiceCollection, IConfiguration, Func{IServiceProvider, ClassifierFactory})"/>,
 /// a started host, options validated at start-up), on a freshly wiped Azurite, with the classifier wrapped in a counter.
 /// </summary>
 public sealed class PipelineHarness : IAsyncDisposable
