@@ -29,12 +29,10 @@ internal static class Bombs
         Save("bmp-rle8-empty.bmp", RleBmp());
         Save("gif-empty-lzw.gif", EmptyGif());
         Save("png-zeros.png", ZeroPng());
-        using (var flat = new Image<Rgb24>(Side, Side, new Rgb24(90, 120, 200)))
-        {
-            Save("jpeg-flat.jpg", Encode(flat, new JpegEncoder { Quality = 50, ColorType = JpegColorType.YCbCrRatio420 }));
-            Save("webp-lossless-flat.webp", Encode(flat, new WebpEncoder { FileFormat = WebpFileFormatType.Lossless, Method = WebpEncodingMethod.Fastest }));
-            Save("webp-lossy-flat.webp", Encode(flat, new WebpEncoder { FileFormat = WebpFileFormatType.Lossy, Quality = 1, Method = WebpEncodingMethod.Fastest }));
-        }
+        using var flat = new Image<Rgb24>(Side, Side, new Rgb24(90, 120, 200));
+        Save("jpeg-flat.jpg", Encode(flat, new JpegEncoder { Quality = 50, ColorType = JpegColorType.YCbCrRatio420 }));
+        Save("webp-lossless-flat.webp", Encode(flat, new WebpEncoder { FileFormat = WebpFileFormatType.Lossless, Method = WebpEncodingMethod.Fastest }));
+        Save("webp-lossy-flat.webp", Encode(flat, new WebpEncoder { FileFormat = WebpFileFormatType.Lossy, Quality = 1, Method = WebpEncodingMethod.Fastest }));
 
         return 0;
     }

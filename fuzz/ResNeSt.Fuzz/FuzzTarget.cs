@@ -1,4 +1,3 @@
-using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Models.Metadata;
 using SharpFuzz;
@@ -43,10 +42,10 @@ internal static class FuzzTarget
     {
         try
         {
-            ImageInfo hub = s_preprocessor.Preprocess(input, s_hubTensor, s_hub);
-            ImageInfo small = s_preprocessor.Preprocess(input, s_smallTensor, s_paperSmall);
-            ImageInfo fast = s_fast.Preprocess(input, s_fastTensor, s_fastTiny);
-            ImageInfo header = ImagePreprocessor.Identify(input, Limits);
+            var hub = s_preprocessor.Preprocess(input, s_hubTensor, s_hub);
+            var small = s_preprocessor.Preprocess(input, s_smallTensor, s_paperSmall);
+            var fast = s_fast.Preprocess(input, s_fastTensor, s_fastTiny);
+            var header = ImagePreprocessor.Identify(input, Limits);
             if (hub != small || hub != header || fast != header)
             {
                 throw new InvalidOperationException($"The same bytes identified as {hub}, {small}, {fast} (fast) and (header only) {header}.");
@@ -85,7 +84,7 @@ internal static class FuzzTarget
         // Normalised 8-bit values lie within about ±2.7; anything else means the resampler read garbage.
         foreach (float v in tensor)
         {
-            if (!(v is >= -3f and <= 3f))
+            if (v is not (>= -3f and <= 3f))
             {
                 throw new InvalidOperationException($"Tensor value {v} is outside the range of normalised 8-bit pixels.");
             }

@@ -78,7 +78,7 @@ internal static class Seeds
         foreach (string sample in samples)
         {
             // The samples themselves are 100–700 KB; a thumbnail in the same format keeps their encoder's choices.
-            using var image = Image.Load(sample, out IImageFormat format);
+            using var image = Image.Load(sample, out var format);
             image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(32, 32), Mode = ResizeMode.Max }));
             var encoder = Configuration.Default.ImageFormatsManager.FindEncoder(format);
             Save("sample-" + Path.GetFileName(sample), image, encoder);

@@ -2,7 +2,6 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Triggers;
-using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Tagging;
 using ResNeSt.TestSupport;

@@ -5,7 +5,7 @@ namespace ResNeSt.Models.Tests;
 
 public sealed class RandomWeightsTests
 {
-    private static readonly ResNeStVariant Small = ResNeStVariant.Reduced([1, 2, 1, 1], stemWidth: 8);
+    private static readonly ResNeStVariant s_small = ResNeStVariant.Reduced([1, 2, 1, 1], stemWidth: 8);
 
     [Fact]
     public void Random_weights_fill_exactly_the_official_state_dict()
@@ -25,9 +25,9 @@ public sealed class RandomWeightsTests
     [Fact]
     public void The_same_seed_gives_the_same_weights_and_another_seed_different_ones()
     {
-        var a = RandomWeights.Create(Small, seed: 42);
-        var b = RandomWeights.Create(Small, seed: 42);
-        var c = RandomWeights.Create(Small, seed: 43);
+        var a = RandomWeights.Create(s_small, seed: 42);
+        var b = RandomWeights.Create(s_small, seed: 42);
+        var c = RandomWeights.Create(s_small, seed: 43);
 
         Assert.All(a.Tensors, p => Assert.Equal(p.Value.Data, b[p.Key].Data));
         Assert.NotEqual(a["layer3.0.conv2.conv.weight"].Data, c["layer3.0.conv2.conv.weight"].Data);
@@ -36,7 +36,7 @@ public sealed class RandomWeightsTests
     [Fact]
     public void Batch_norm_statistics_are_valid_and_not_trivial()
     {
-        var weights = RandomWeights.Create(Small, seed: 5);
+        var weights = RandomWeights.Create(s_small, seed: 5);
 
         foreach (var (key, tensor) in weights.Tensors)
         {

@@ -2,13 +2,13 @@ using System.Security.Cryptography;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.TestSupport;
-using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests;
 
@@ -326,7 +326,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
     internal static async Task<int> DrainQueueAsync(PipelineHarness harness, bool duplicateSome)
     {
-        QueueClient queue = harness.Storage.ClassifyQueue;
+        var queue = harness.Storage.ClassifyQueue;
         int handled = 0, received = 0;
         while (true)
         {

@@ -1,11 +1,10 @@
 using Azure;
 using Azure.Data.Tables;
-using Azure.Storage.Blobs.Models;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Tagging;
 using ResNeSt.TestSupport;
-using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.Pipeline.Tests;
 

@@ -17,10 +17,8 @@ public sealed class StorageCredentialTests
     }
 
     [Fact]
-    public void Off_Azure_a_developer_login_is_used()
-    {
+    public void Off_Azure_a_developer_login_is_used() =>
         Assert.IsType<DefaultAzureCredential>(s_identity.CreateCredential(onAzureHost: false));
-    }
 
     [Theory]
     [InlineData("IDENTITY_ENDPOINT", "http://localhost:42356/msi/token", true)]

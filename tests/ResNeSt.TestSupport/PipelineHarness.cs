@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
@@ -10,7 +11,6 @@ using ResNeSt.Pipeline.Redrive;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Testing.Counting;
-using ResNeSt.Pipeline.Claims;
 
 namespace ResNeSt.TestSupport;
 

@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 using ResNeSt.Testing.Samples;
 
 namespace ResNeSt.TestSupport;

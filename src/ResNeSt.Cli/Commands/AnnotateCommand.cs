@@ -89,10 +89,10 @@ internal static class AnnotateCommand
 
     private static async Task<int> RunAsync(AnnotateArguments args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        const string Name = "resnest annotate";
+        const string name = "resnest annotate";
         if (args.Output.Directory is { Exists: false } folder)
         {
-            await error.WriteLineAsync($"{Name}: the folder of --output, '{folder.FullName}', does not exist; create it first.");
+            await error.WriteLineAsync($"{name}: the folder of --output, '{folder.FullName}', does not exist; create it first.");
             return CommandLineConventions.ExitUsage;
         }
 
@@ -105,14 +105,14 @@ internal static class AnnotateCommand
             if (cropSize is not { } crop)
             {
                 await error.WriteLineAsync(
-                    $"{Name}: the model does not fix its input size and '{args.Variant}' is not an official variant; give the crop size with --crop N.");
+                    $"{name}: the model does not fix its input size and '{args.Variant}' is not an official variant; give the crop size with --crop N.");
                 return CommandLineConventions.ExitUsage;
             }
 
             var resize = args.Resize ?? ModelCard.ConventionalResize(crop);
             if (resize < crop)
             {
-                await error.WriteLineAsync($"{Name}: --resize {resize} is smaller than the crop {crop}; the crop is taken from the resized image.");
+                await error.WriteLineAsync($"{name}: --resize {resize} is smaller than the crop {crop}; the crop is taken from the resized image.");
                 return CommandLineConventions.ExitUsage;
             }
 
@@ -133,7 +133,7 @@ internal static class AnnotateCommand
             var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
             if (info.ReplacedCard)
             {
-                await error.WriteLineAsync($"{Name}: the model already had a model card; it was replaced.");
+                await error.WriteLineAsync($"{name}: the model already had a model card; it was replaced.");
             }
 
             await output.WriteLineAsync(string.Create(
@@ -145,7 +145,7 @@ internal static class AnnotateCommand
         }
         catch (Exception e) when (e is OnnxContractException or ModelContractException or InvalidModelCardException or InvalidDataException)
         {
-            await error.WriteLineAsync($"{Name}: {e.Message}");
+            await error.WriteLineAsync($"{name}: {e.Message}");
             return CommandLineConventions.ExitUsage;
         }
     }

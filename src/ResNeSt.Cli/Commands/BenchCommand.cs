@@ -1,13 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Batching;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
-using ResNeSt.Models.Metadata;
 
 namespace ResNeSt.Cli.Commands;
 
@@ -18,7 +15,7 @@ namespace ResNeSt.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"];
+    private static readonly string[] s_imageExtensions = [".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"];
 
     public static Command Create()
     {
@@ -73,11 +70,11 @@ internal static class BenchCommand
         }
 
         var files = args.Images.Exists
-            ? args.Images.EnumerateFiles().Where(f => ImageExtensions.Contains(f.Extension, StringComparer.OrdinalIgnoreCase)).OrderBy(f => f.Name, StringComparer.Ordinal).ToArray()
+            ? args.Images.EnumerateFiles().Where(f => s_imageExtensions.Contains(f.Extension, StringComparer.OrdinalIgnoreCase)).OrderBy(f => f.Name, StringComparer.Ordinal).ToArray()
             : [];
         if (files.Length == 0)
         {
-            await error.WriteLineAsync($"resnest bench: no images ({string.Join(", ", ImageExtensions)}) in '{args.Images.FullName}'.");
+            await error.WriteLineAsync($"resnest bench: no images ({string.Join(", ", s_imageExtensions)}) in '{args.Images.FullName}'.");
             return 2;
         }
 

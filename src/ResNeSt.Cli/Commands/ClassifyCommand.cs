@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Batching;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;

@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
-using ResNeSt.Models.Metadata;
 
 namespace ResNeSt.Cli.Commands;
 

@@ -10,17 +10,12 @@ namespace ResNeSt.Cli.Worker;
 /// before the image enters the batcher, so it survives a SIGKILL a moment later: the file over-counts at worst,
 /// which is the safe side for "how often was this blob classified".
 /// </summary>
-internal sealed class ClassificationAudit : IDisposable
+internal sealed class ClassificationAudit(string path) : IDisposable
 {
     private static readonly AsyncLocal<Delivery?> s_current = new();
-    private readonly FileStream _file;
+    private readonly FileStream _file = new(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
     private readonly Lock _lock = new();
     private readonly int _processId = Environment.ProcessId;
-
-    public ClassificationAudit(string path)
-    {
-        _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-    }
 
     private sealed record Delivery(string Blob, string MessageId, long DequeueCount);
 

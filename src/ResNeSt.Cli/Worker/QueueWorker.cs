@@ -6,7 +6,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ResNeSt.Pipeline.Batches;
-using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Storage;
 
 namespace ResNeSt.Cli.Worker;
@@ -14,7 +13,7 @@ namespace ResNeSt.Cli.Worker;
 /// <summary>
 /// The Functions host's queue trigger for the batch queue, outside the host: the same two functions
 /// (<c>ProcessBatchMessage</c> → <see cref="BatchJobService.HandleAsync"/>, <c>RecordPoisonedBatchMessage</c> →
-/// <see cref="BatchJobService.RecordPoisonedAsync"/>) with the host's delivery rules: messages fetched BatchSize at a
+/// <see cref="BatchJobService.RecordPoisonedAsync(string, CancellationToken)"/>) with the host's delivery rules: messages fetched BatchSize at a
 /// time while at most NewBatchThreshold are in flight, kept invisible for a lease renewed every half of it, deleted on
 /// success, made visible again after visibilityTimeout on failure, and moved to <c>&lt;queue&gt;-poison</c> when a
 /// failed delivery was the MaxDequeueCount-th (or a message arrives already past it, after crashes).
@@ -29,7 +28,7 @@ internal sealed class QueueWorker(
     TimeProvider time,
     ILogger<QueueWorker> logger) : BackgroundService
 {
-    private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_minPollingInterval = TimeSpan.FromMilliseconds(100);
     private readonly HostQueueOptions _queue = queueOptions.Value;
     private readonly WorkerOptions _worker = workerOptions.Value;
     private readonly ILogger _logger = logger;
@@ -126,7 +125,7 @@ internal sealed class QueueWorker(
         public async Task RunAsync(CancellationToken cancellationToken)
         {
             var options = owner._queue;
-            var delay = MinPollingInterval;
+            var delay = s_minPollingInterval;
             try
             {
                 while (!cancellationToken.IsCancellationRequested)
@@ -158,7 +157,7 @@ internal sealed class QueueWorker(
                         continue;
                     }
 
-                    delay = MinPollingInterval;
+                    delay = s_minPollingInterval;
                     foreach (var message in messages)
                     {
                         Interlocked.Increment(ref _inFlight);
@@ -172,7 +171,7 @@ internal sealed class QueueWorker(
                         _ = running.ContinueWith(
                             _ =>
                             {
-                                _running.TryRemove(key, out Task? _);
+                                _running.TryRemove(key, out var _);
                                 Interlocked.Decrement(ref _inFlight);
                                 _completed.Release();
                             },

@@ -12,17 +12,15 @@ namespace ResNeSt.Functions.Hosting;
 /// streams as <c>Host.Function.Console</c> (host.json lets it through at Information). Records inside an invocation
 /// are left to the host, which already prints them, so nothing is printed twice.
 /// </summary>
-public sealed class OutOfInvocationConsoleLoggerProvider : ILoggerProvider, ISupportExternalScope
+public sealed class OutOfInvocationConsoleLoggerProvider(TextWriter writer) : ILoggerProvider, ISupportExternalScope
 {
     /// <summary>The scope key the worker sets for the duration of each invocation.</summary>
     public const string InvocationScopeKey = "AzureFunctions_InvocationId";
 
     private readonly ConcurrentDictionary<string, Logger> _loggers = new(StringComparer.Ordinal);
-    private readonly TextWriter _writer;
+    private readonly TextWriter _writer = writer;
     private readonly Lock _write = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
-
-    public OutOfInvocationConsoleLoggerProvider(TextWriter writer) => _writer = writer;
 
     public OutOfInvocationConsoleLoggerProvider()
         : this(Console.Error)

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
@@ -7,8 +6,8 @@ using Microsoft.Azure.Functions.Worker.Middleware;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Batching;
-using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.ModelLoading;
+using ResNeSt.Pipeline.Serialization;
 
 namespace ResNeSt.Functions.Http;
 

@@ -72,8 +72,8 @@ public static class SoftmaxTopK
     public static Prediction[] Predict(ReadOnlySpan<float> logits, int k, IReadOnlyList<string> labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
-        Span<int> indices = k <= 64 ? stackalloc int[k] : new int[k];
-        Span<float> probabilities = k <= 64 ? stackalloc float[k] : new float[k];
+        var indices = k <= 64 ? stackalloc int[k] : new int[k];
+        var probabilities = k <= 64 ? stackalloc float[k] : new float[k];
         Select(logits, indices, probabilities);
         var predictions = new Prediction[k];
         for (var j = 0; j < k; j++)

@@ -20,12 +20,10 @@ public enum ImageRejectionReason
 }
 
 /// <summary>The one error a bad image may produce: a reason code and a human-readable explanation.</summary>
-public sealed class ImageRejectedException : Exception
+public sealed class ImageRejectedException(ImageRejectionReason reason, string message, Exception? innerException = null)
+    : Exception(message, innerException)
 {
-    public ImageRejectedException(ImageRejectionReason reason, string message, Exception? innerException = null)
-        : base(message, innerException) => Reason = reason;
-
-    public ImageRejectionReason Reason { get; }
+    public ImageRejectionReason Reason { get; } = reason;
 
     /// <summary>Stable machine-readable code, e.g. <c>unsupported_format</c>.</summary>
     public string Code => ReasonCode(Reason);

@@ -43,10 +43,10 @@ internal static unsafe class JpegChromaUpsampling
     private const int FixCbG = 22554;  // FIX(0.34414)
 
     // Byte shuffles: one channel of four packed RGB pixels into int lanes, and four 0x00BBGGRR ints back to 12 bytes.
-    private static readonly Vector128<byte> RMask = Vector128.Create((byte)0, 0x80, 0x80, 0x80, 3, 0x80, 0x80, 0x80, 6, 0x80, 0x80, 0x80, 9, 0x80, 0x80, 0x80);
-    private static readonly Vector128<byte> GMask = Vector128.Create((byte)1, 0x80, 0x80, 0x80, 4, 0x80, 0x80, 0x80, 7, 0x80, 0x80, 0x80, 10, 0x80, 0x80, 0x80);
-    private static readonly Vector128<byte> BMask = Vector128.Create((byte)2, 0x80, 0x80, 0x80, 5, 0x80, 0x80, 0x80, 8, 0x80, 0x80, 0x80, 11, 0x80, 0x80, 0x80);
-    private static readonly Vector128<byte> PackMask = Vector128.Create((byte)0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> s_rMask = Vector128.Create((byte)0, 0x80, 0x80, 0x80, 3, 0x80, 0x80, 0x80, 6, 0x80, 0x80, 0x80, 9, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> s_gMask = Vector128.Create((byte)1, 0x80, 0x80, 0x80, 4, 0x80, 0x80, 0x80, 7, 0x80, 0x80, 0x80, 10, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> s_bMask = Vector128.Create((byte)2, 0x80, 0x80, 0x80, 5, 0x80, 0x80, 0x80, 8, 0x80, 0x80, 0x80, 11, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> s_packMask = Vector128.Create((byte)0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80);
 
     // The inverse of [[P1, Q1], [P2, Q2]]: Cb' = K1·(G − R) + K2·(B − R), Cr' = K3·(G − R) + K4·(B − R).
     private const float Det = (P1 * Q2) - (Q1 * P2);
@@ -227,9 +227,9 @@ internal static unsafe class JpegChromaUpsampling
     {
         var lo = Sse2.LoadVector128(p);
         var hi = Sse2.LoadVector128(p + 12);
-        var r = Vector256.Create(Ssse3.Shuffle(lo, RMask).AsInt32(), Ssse3.Shuffle(hi, RMask).AsInt32());
-        var g = Vector256.Create(Ssse3.Shuffle(lo, GMask).AsInt32(), Ssse3.Shuffle(hi, GMask).AsInt32());
-        var b = Vector256.Create(Ssse3.Shuffle(lo, BMask).AsInt32(), Ssse3.Shuffle(hi, BMask).AsInt32());
+        var r = Vector256.Create(Ssse3.Shuffle(lo, s_rMask).AsInt32(), Ssse3.Shuffle(hi, s_rMask).AsInt32());
+        var g = Vector256.Create(Ssse3.Shuffle(lo, s_gMask).AsInt32(), Ssse3.Shuffle(hi, s_gMask).AsInt32());
+        var b = Vector256.Create(Ssse3.Shuffle(lo, s_bMask).AsInt32(), Ssse3.Shuffle(hi, s_bMask).AsInt32());
         gr = Avx2.Subtract(g, r);
         br = Avx2.Subtract(b, r);
         return AllUnclipped(r, g, b);
@@ -446,9 +446,9 @@ internal static unsafe class JpegChromaUpsampling
     {
         var lo = Sse2.LoadVector128(p);
         var hi = Sse2.LoadVector128(p + 12);
-        var r = Vector256.Create(Ssse3.Shuffle(lo, RMask).AsInt32(), Ssse3.Shuffle(hi, RMask).AsInt32());
-        var g = Vector256.Create(Ssse3.Shuffle(lo, GMask).AsInt32(), Ssse3.Shuffle(hi, GMask).AsInt32());
-        var b = Vector256.Create(Ssse3.Shuffle(lo, BMask).AsInt32(), Ssse3.Shuffle(hi, BMask).AsInt32());
+        var r = Vector256.Create(Ssse3.Shuffle(lo, s_rMask).AsInt32(), Ssse3.Shuffle(hi, s_rMask).AsInt32());
+        var g = Vector256.Create(Ssse3.Shuffle(lo, s_gMask).AsInt32(), Ssse3.Shuffle(hi, s_gMask).AsInt32());
+        var b = Vector256.Create(Ssse3.Shuffle(lo, s_bMask).AsInt32(), Ssse3.Shuffle(hi, s_bMask).AsInt32());
         if (!AllUnclipped(r, g, b))
         {
             return false;
@@ -473,8 +473,8 @@ internal static unsafe class JpegChromaUpsampling
         outG = Avx2.Min(Avx2.Max(outG, zero), max);
         outB = Avx2.Min(Avx2.Max(outB, zero), max);
         var packed = Avx2.Or(outR, Avx2.Or(Avx2.ShiftLeftLogical(outG, 8), Avx2.ShiftLeftLogical(outB, 16))).AsByte();
-        var first = Ssse3.Shuffle(packed.GetLower(), PackMask);
-        var second = Ssse3.Shuffle(packed.GetUpper(), PackMask);
+        var first = Ssse3.Shuffle(packed.GetLower(), s_packMask);
+        var second = Ssse3.Shuffle(packed.GetUpper(), s_packMask);
         Sse2.Store(p, first);                          // 12 good bytes; the last 4 are rewritten next
         Sse2.StoreScalar((ulong*)(p + 12), second.AsUInt64());
         *(uint*)(p + 20) = second.AsUInt32().GetElement(2);

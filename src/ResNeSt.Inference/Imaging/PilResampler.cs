@@ -371,7 +371,7 @@ internal static unsafe class PilResampler
             int[] bounds = ArrayPool<int>.Shared.Rent(2 * outCount);
             int[] weights = ArrayPool<int>.Shared.Rent(outCount * kernelSize);
             double[]? rented = null;
-            Span<double> k = kernelSize <= 512
+            var k = kernelSize <= 512
                 ? stackalloc double[kernelSize]
                 : (rented = ArrayPool<double>.Shared.Rent(kernelSize)).AsSpan(0, kernelSize);
             try
@@ -403,7 +403,7 @@ internal static unsafe class PilResampler
                         ww += w;
                     }
 
-                    Span<int> fixedPoint = weights.AsSpan(i * kernelSize, kernelSize);
+                    var fixedPoint = weights.AsSpan(i * kernelSize, kernelSize);
                     for (int x = 0; x < xmax; x++)
                     {
                         double w = ww != 0.0 ? k[x] / ww : k[x];

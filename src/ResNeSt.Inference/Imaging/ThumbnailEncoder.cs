@@ -9,19 +9,14 @@ namespace ResNeSt.Inference.Imaging;
 /// more here than it does in the pipeline), turned upright, shrunk to fit a square and re-encoded. Nothing of the
 /// original file (its metadata, its format, its bytes) reaches the output. Thread-safe.
 /// </summary>
-public sealed class ThumbnailEncoder
+public sealed class ThumbnailEncoder(ImageLimits limits)
 {
     /// <summary>Largest side a thumbnail may be asked for.</summary>
     public const int MaxSide = 512;
 
     private static readonly JpegEncoder s_encoder = new() { Quality = 80 };
 
-    private readonly ImagePreprocessor _decoder;
-
-    public ThumbnailEncoder(ImageLimits limits)
-    {
-        _decoder = new ImagePreprocessor(limits);
-    }
+    private readonly ImagePreprocessor _decoder = new(limits);
 
     public ImageLimits Limits => _decoder.Limits;
 

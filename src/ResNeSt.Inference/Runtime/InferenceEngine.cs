@@ -155,13 +155,13 @@ public sealed class InferenceEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxBatchSize);
         var padded = PaddedBatchSize(count);
         var (inputs, outputs) = batch.ValuesFor(padded);
-        _session.Run(batch.RunOptions, InputNames, inputs, OutputNames, outputs);
+        _session.Run(batch.RunOptions, s_inputNames, inputs, s_outputNames, outputs);
     }
 
     public void Dispose() => _session.Dispose();
 
-    private static readonly string[] InputNames = [ModelCard.InputName];
-    private static readonly string[] OutputNames = [ModelCard.OutputName];
+    private static readonly string[] s_inputNames = [ModelCard.InputName];
+    private static readonly string[] s_outputNames = [ModelCard.OutputName];
 
     internal OrtValue CreateInputValue(float[] buffer, int batchSize) =>
         OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, batchSize * ImageElements),
@@ -182,7 +182,7 @@ public sealed class InferenceEngine : IDisposable
         {
             var started = Stopwatch.GetTimestamp();
             var (inputs, outputs) = batch.ValuesFor(size);
-            _session.Run(batch.RunOptions, InputNames, inputs, OutputNames, outputs);
+            _session.Run(batch.RunOptions, s_inputNames, inputs, s_outputNames, outputs);
             var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             RuntimeLog.WarmedUp(logger, size, elapsedMs);
         }
@@ -237,11 +237,11 @@ public sealed class InferenceEngine : IDisposable
     internal static string ShortProviderFailure(string message)
     {
         var line = FirstLine(message);
-        const string Marker = "with error: ";
-        var at = line.LastIndexOf(Marker, StringComparison.Ordinal);
+        const string marker = "with error: ";
+        var at = line.LastIndexOf(marker, StringComparison.Ordinal);
         if (at >= 0)
         {
-            var detail = line[(at + Marker.Length)..];
+            var detail = line[(at + marker.Length)..];
             var library = detail.Split(':')[0].Trim();
             return detail.Contains("cannot open shared object file", StringComparison.Ordinal) ? $"{library} not found" : Truncate(detail);
         }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net;
 using System.Security.Cryptography;
 
 namespace ResNeSt.Models.Checkpoints;

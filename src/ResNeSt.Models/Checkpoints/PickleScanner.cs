@@ -12,7 +12,7 @@ namespace ResNeSt.Models.Checkpoints;
 internal static class PickleScanner
 {
     /// <summary>Globals a state_dict pickle may reference (module.name).</summary>
-    private static readonly HashSet<string> AllowedGlobals = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> s_allowedGlobals = new(StringComparer.Ordinal)
     {
         "collections.OrderedDict",
         "torch._utils._rebuild_tensor_v2",
@@ -32,8 +32,8 @@ internal static class PickleScanner
     /// <summary>Most memo slots one pickle may write (a state_dict uses a few per tensor; a flood of 16 MB wanted 2.2 GiB).</summary>
     internal const int MaxMemoSlots = 200_000;
 
-    private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private static readonly Encoding Latin1 = Encoding.Latin1;
+    private static readonly Encoding s_utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly Encoding s_latin1 = Encoding.Latin1;
 
     /// <summary>Copies one pickle (through its STOP opcode) out of <paramref name="input"/>, validating it on the way.</summary>
     /// <param name="input">Positioned at the pickle's first byte; left just after its STOP opcode.</param>
@@ -125,16 +125,16 @@ internal static class PickleScanner
                         PushString(Utf8Text(ReadBytes(Length(BinaryPrimitives.ReadUInt64LittleEndian(ReadBytes(8))))));
                         break;
                     case (byte)'V': // UNICODE (raw-unicode-escape; only plain text can name a module safely)
-                        PushString(Latin1.GetString(ReadLine()));
+                        PushString(s_latin1.GetString(ReadLine()));
                         break;
                     case (byte)'S': // STRING
-                        PushString(Unquote(Latin1.GetString(ReadLine())));
+                        PushString(Unquote(s_latin1.GetString(ReadLine())));
                         break;
                     case (byte)'T': // BINSTRING
-                        PushString(Latin1.GetString(ReadBytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))))));
+                        PushString(s_latin1.GetString(ReadBytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))))));
                         break;
                     case (byte)'U': // SHORT_BINSTRING
-                        PushString(Latin1.GetString(ReadBytes(ReadByte())));
+                        PushString(s_latin1.GetString(ReadBytes(ReadByte())));
                         break;
 
                     // Globals: the only way a pickle reaches code.
@@ -256,7 +256,7 @@ internal static class PickleScanner
         private void CheckGlobal(string module, string name)
         {
             string qualified = module + "." + name;
-            if (AllowedGlobals.Contains(qualified))
+            if (s_allowedGlobals.Contains(qualified))
             {
                 return;
             }
@@ -392,7 +392,7 @@ internal static class PickleScanner
         }
 
         private long ParseLong(byte[] line) =>
-            long.TryParse(Latin1.GetString(line), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long value)
+            long.TryParse(s_latin1.GetString(line), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long value)
                 ? value
                 : throw Fail("has a malformed memo index (the file is corrupt)");
 
@@ -400,7 +400,7 @@ internal static class PickleScanner
         {
             try
             {
-                return Utf8.GetString(bytes);
+                return s_utf8.GetString(bytes);
             }
             catch (DecoderFallbackException)
             {

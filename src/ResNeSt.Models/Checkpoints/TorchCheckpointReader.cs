@@ -23,7 +23,7 @@ namespace ResNeSt.Models.Checkpoints;
 public static class TorchCheckpointReader
 {
     /// <summary>The legacy format's first pickle: a fixed 80-bit magic number.</summary>
-    private static readonly BigInteger LegacyMagic = BigInteger.Parse("119547037146038801333356", System.Globalization.CultureInfo.InvariantCulture);
+    private static readonly BigInteger s_legacyMagic = BigInteger.Parse("119547037146038801333356", System.Globalization.CultureInfo.InvariantCulture);
 
     private const int LegacyProtocolVersion = 1001;
 
@@ -208,7 +208,7 @@ public static class TorchCheckpointReader
 
         var unpickler = new TorchUnpickler();
         object? magic = unpickler.Load(PickleScanner.ReadOne(stream, Remaining(), "the header"));
-        if (magic is not BigInteger number || number != LegacyMagic)
+        if (magic is not BigInteger number || number != s_legacyMagic)
         {
             throw new CheckpointException("it is a pickle but not a PyTorch checkpoint (no PyTorch magic number).");
         }

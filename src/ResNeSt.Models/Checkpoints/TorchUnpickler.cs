@@ -17,9 +17,9 @@ internal sealed class PickledOrderedDict : Hashtable
 {
     // Called by the BUILD opcode with the instance attributes (a state_dict's per-module '_metadata' versions),
     // which conversion does not need. Razorvine finds it by reflection, by this Python name, on the instance.
-#pragma warning disable CA1822
+#pragma warning disable CA1822, IDE0060, IDE1006 // an instance method with Python's name and signature
     public void __setstate__(Hashtable state)
-#pragma warning restore CA1822
+#pragma warning restore CA1822, IDE0060, IDE1006
     {
     }
 }
@@ -31,7 +31,7 @@ internal sealed class PickledOrderedDict : Hashtable
 /// </summary>
 internal sealed class TorchUnpickler : Unpickler
 {
-    private static readonly Lock RegistrationLock = new();
+    private static readonly Lock s_registrationLock = new();
     private static bool s_registered;
 
     private readonly Dictionary<string, StorageInfo> _storages = new(StringComparer.Ordinal);
@@ -39,7 +39,7 @@ internal sealed class TorchUnpickler : Unpickler
     public TorchUnpickler()
     {
         // Razorvine keeps constructors in a process-wide table; register ours once.
-        lock (RegistrationLock)
+        lock (s_registrationLock)
         {
             if (!s_registered)
             {
@@ -132,7 +132,7 @@ internal sealed class TorchUnpickler : Unpickler
     {
         int i => i,
         long l => l,
-        BigInteger b when b >= long.MinValue && b <= long.MaxValue => (long)b,
+        BigInteger b when b.GetBitLength() <= 63 => (long)b, // 63 bits and a sign: the range of a long
         _ => throw new CheckpointException($"the checkpoint is malformed: a {what} is not an integer in range."),
     };
 

@@ -154,7 +154,7 @@ internal sealed class ResNeStGraphEmitter(StateDict weights, OnnxBuildOptions op
         {
             var (foldedWeight, foldedBias) = BatchNormFolding.Fold(
                 weight.Data,
-                bias is null ? ReadOnlySpan<float>.Empty : bias.Data,
+                bias is null ? [] : bias.Data,
                 weights[bnKey + ".weight"].Data,
                 weights[bnKey + ".bias"].Data,
                 weights[bnKey + ".running_mean"].Data,

@@ -303,7 +303,7 @@ public sealed class BatchJobService(
 
             var counter = await GetRowAsync(jobId, counterKey, cancellationToken).ConfigureAwait(false);
             var counts = new TableEntity(jobId, counterKey);
-            foreach (string column in CounterColumns)
+            foreach (string column in s_counterColumns)
             {
                 counts[column] = counter?.GetInt64(column) ?? 0L;
             }
@@ -338,7 +338,7 @@ public sealed class BatchJobService(
         }
     }
 
-    private static readonly string[] CounterColumns = ["Succeeded", "Failed", "Skipped"];
+    private static readonly string[] s_counterColumns = ["Succeeded", "Failed", "Skipped"];
 
     private static string CounterColumn(string outcome) => outcome switch
     {
@@ -392,7 +392,7 @@ public sealed class BatchJobService(
         string pagesEnd = PageRowPrefix[..^1] + (char)(PageRowPrefix[^1] + 1);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {jobId} and ((RowKey ge {CounterRowPrefix} and RowKey lt {countersEnd}) or (RowKey ge {PageRowPrefix} and RowKey lt {pagesEnd}))");
-        await foreach (var row in _jobs.QueryAsync<TableEntity>(filter, 1000, ["RowKey", "Count", "IsLast", "Truncated", .. CounterColumns], cancellationToken)
+        await foreach (var row in _jobs.QueryAsync<TableEntity>(filter, 1000, ["RowKey", "Count", "IsLast", "Truncated", .. s_counterColumns], cancellationToken)
             .ConfigureAwait(false))
         {
             if (row.RowKey.StartsWith(PageRowPrefix, StringComparison.Ordinal))

@@ -1,8 +1,8 @@
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
-using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Blobs;
+using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
 
@@ -49,7 +49,7 @@ public sealed class ResultClaims(PipelineStorage storage, ResultStore results, L
         ArgumentNullException.ThrowIfNull(result);
         var blob = new BlobRef(claim.Entity.Container, claim.Entity.BlobName, claim.Entity.ClaimETag);
         var claimId = claim.Entity.ClaimId ?? throw new ArgumentException("The row is not claimed.", nameof(claim));
-        ResultEntity? claimed = claim.Entity;
+        var claimed = claim.Entity;
         return ContendAsync<ClaimResult?>(blob, async _ =>
         {
             if (claimed is not null)

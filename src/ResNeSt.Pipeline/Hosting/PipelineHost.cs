@@ -11,8 +11,8 @@ namespace ResNeSt.Pipeline.Hosting;
 /// (<see cref="PipelineServiceCollectionExtensions.AddClassificationPipeline(Microsoft.Extensions.DependencyInjection.IServiceCollection, IConfiguration, Func{IServiceProvider, ClassifierFactory})"/>:
 /// validated options, storage clients, model runtime, start-up warm-up); the caller adds its own services before
 /// building. Configuration, later wins: the environment (the app's settings as variables: <c>ImageStorage</c>,
-/// <c>Pipeline__*</c>, <c>Model__*</c>, <c>Inference__*</c>, <c>StorageRetry__*</c>), then <paramref name="settings"/>,
-/// then <paramref name="overrides"/>.
+/// <c>Pipeline__*</c>, <c>Model__*</c>, <c>Inference__*</c>, <c>StorageRetry__*</c>), then the <c>settings</c> of <see cref="CreateBuilder"/>,
+/// then its <c>overrides</c>.
 /// </summary>
 public static class PipelineHost
 {

@@ -95,7 +95,7 @@ public static class TableKeys
 
     private static bool NeedsEscape(char c) => s_needsEscape.Contains(c) || IsForbiddenControl(c);
 
-    private static bool IsForbiddenControl(char c) => c <= '\u001F' || (c >= '\u007F' && c <= '\u009F');
+    private static bool IsForbiddenControl(char c) => c is <= '\u001F' or >= '\u007F' and <= '\u009F';
 
     private static bool HasControl(string value)
     {

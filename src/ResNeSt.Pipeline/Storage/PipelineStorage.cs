@@ -66,22 +66,22 @@ public sealed class PipelineStorage
     /// <summary>Creates what is missing. In Azure the templates create everything, and a 403 here is logged, not fatal.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
-        await Tolerate(Images.Name, () => Images.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await Tolerate(Models.Name, () => Models.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await TolerateAsync(Images.Name, () => Images.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await TolerateAsync(Models.Name, () => Models.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
         // The poison queues too: the host's queue listeners poll them from start-up, and every poll of a missing queue
         // logs a 404 warning.
         foreach (var queue in new[] { ClassifyQueue, ClassifyPoisonQueue, BlobTriggerPoisonQueue })
         {
-            await Tolerate(queue.Name, () => queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await TolerateAsync(queue.Name, () => queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
         foreach (var table in new[] { Results, LabelIndex, BatchJobs })
         {
-            await Tolerate(table.Name, () => table.CreateIfNotExistsAsync(cancellationToken)).ConfigureAwait(false);
+            await TolerateAsync(table.Name, () => table.CreateIfNotExistsAsync(cancellationToken)).ConfigureAwait(false);
         }
     }
 
-    private async Task Tolerate<T>(string resource, Func<Task<T>> create)
+    private async Task TolerateAsync<T>(string resource, Func<Task<T>> create)
     {
         try
         {

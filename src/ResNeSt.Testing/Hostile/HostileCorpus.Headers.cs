@@ -248,11 +248,9 @@ public static partial class HostileCorpus
         corpus.Add(HostileClass.Bomb, "bmp-rle8-40000x40000-end-of-bitmap-only", "bmp", Bmp(40000, 40000, 8, 1, palette, [0, 1]), Reject(Budget));
 
         // Uniform WebP and JPEG made by ImageSharp's own encoders.
-        using (var uniform = new Image<Rgb24>(3000, 3000, new Rgb24(40, 90, 160)))
-        {
-            corpus.Add(HostileClass.Bomb, "webp-lossless-3000x3000-uniform", "webp", Sources.Encode(uniform, "webp-lossless"), HostileExpectation.ClassifiedUnlessTimedOut);
-            corpus.Add(HostileClass.Bomb, "jpeg-3000x3000-uniform", "jpg", Sources.Encode(uniform, "jpeg420"), HostileExpectation.ClassifiedUnlessTimedOut);
-        }
+        using var uniform = new Image<Rgb24>(3000, 3000, new Rgb24(40, 90, 160));
+        corpus.Add(HostileClass.Bomb, "webp-lossless-3000x3000-uniform", "webp", Sources.Encode(uniform, "webp-lossless"), HostileExpectation.ClassifiedUnlessTimedOut);
+        corpus.Add(HostileClass.Bomb, "jpeg-3000x3000-uniform", "jpg", Sources.Encode(uniform, "jpeg420"), HostileExpectation.ClassifiedUnlessTimedOut);
     }
 
     private static void AddManyFrames(Builder corpus, IReadOnlyList<SourceImage> small)

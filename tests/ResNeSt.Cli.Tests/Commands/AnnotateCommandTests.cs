@@ -1,12 +1,12 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Inference.Runtime;
-using ResNeSt.TestSupport;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
-using ResNeSt.Testing.Storage;
+using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.ModelLoading;
+using ResNeSt.TestSupport;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Cli.Tests.Commands;
 
@@ -16,9 +16,9 @@ namespace ResNeSt.Cli.Tests.Commands;
 /// </summary>
 public sealed class AnnotateCommandTests : IDisposable
 {
-    private static readonly string FixtureDir = Path.Combine(AppContext.BaseDirectory, "fixtures", "torch-export");
-    private static readonly string Fixed = Path.Combine(FixtureDir, "tiny-resnest-b1.onnx");
-    private static readonly string Dynamic = Path.Combine(FixtureDir, "tiny-resnest-dynamic.onnx");
+    private static readonly string s_fixtureDir = Path.Combine(AppContext.BaseDirectory, "fixtures", "torch-export");
+    private static readonly string s_fixed = Path.Combine(s_fixtureDir, "tiny-resnest-b1.onnx");
+    private static readonly string s_dynamic = Path.Combine(s_fixtureDir, "tiny-resnest-dynamic.onnx");
     private readonly string _dir = Directory.CreateTempSubdirectory("resnest-annotate-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -26,7 +26,7 @@ public sealed class AnnotateCommandTests : IDisposable
     private sealed record Reference(string File, IReadOnlyList<(int Index, double Probability)> Top5);
 
     private static IReadOnlyList<Reference> References() =>
-        [.. File.ReadAllLines(Path.Combine(FixtureDir, "reference.jsonl")).Select(line =>
+        [.. File.ReadAllLines(Path.Combine(s_fixtureDir, "reference.jsonl")).Select(line =>
         {
             using var doc = JsonDocument.Parse(line);
             var root = doc.RootElement;
@@ -39,10 +39,10 @@ public sealed class AnnotateCommandTests : IDisposable
     public async Task A_PyTorch_export_annotated_is_loaded_by_the_app_and_classifies_the_samples_as_PyTorch_does()
     {
         var annotated = Path.Combine(_dir, "annotated.onnx");
-        var run = await CliRun.InvokeAsync("annotate", Fixed, "--variant", "resnest50", "-o", annotated);
+        var run = await CliRun.InvokeAsync("annotate", s_fixed, "--variant", "resnest50", "-o", annotated);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Contains("input 'input.1' -> 'input'", run.Output, StringComparison.Ordinal);
-        Assert.True(File.Exists(Fixed), "the source model is left alone");
+        Assert.True(File.Exists(s_fixed), "the source model is left alone");
 
         await using var azurite = await Azurite.StartAsync();
         using var host = await PipelineHost.StartAsync(
@@ -69,7 +69,7 @@ public sealed class AnnotateCommandTests : IDisposable
     {
         await using var azurite = await Azurite.StartAsync();
         using var host = await PipelineHost.StartAsync(
-            new PipelineSettings { StorageConnection = azurite.ConnectionString, ModelPath = Fixed, TaggingEnabled = false, MaxBatchSize = 4 }, CancellationToken.None);
+            new PipelineSettings { StorageConnection = azurite.ConnectionString, ModelPath = s_fixed, TaggingEnabled = false, MaxBatchSize = 4 }, CancellationToken.None);
         var runtime = host.Services.GetRequiredService<ModelRuntime>();
         var ex = await Assert.ThrowsAsync<ModelUnavailableException>(async () => await runtime.GetClassifierAsync(CancellationToken.None));
         Assert.Equal("model_invalid", runtime.LastFailureCode);
@@ -83,7 +83,7 @@ public sealed class AnnotateCommandTests : IDisposable
         var labels = Path.Combine(_dir, "labels.txt");
         await File.WriteAllLinesAsync(labels, Enumerable.Range(0, 1000).Select(i => $"thing's class {i}"));
         var annotated = Path.Combine(_dir, "dynamic.onnx");
-        var run = await CliRun.InvokeAsync("annotate", Dynamic, "--variant", "my-finetuned-resnest", "--recipe", "paper", "--resize", "80", "--labels", labels, "-o", annotated);
+        var run = await CliRun.InvokeAsync("annotate", s_dynamic, "--variant", "my-finetuned-resnest", "--recipe", "paper", "--resize", "80", "--labels", labels, "-o", annotated);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Contains("input 'images' -> 'input', output 'scores' -> 'logits'", run.Output, StringComparison.Ordinal);
 
@@ -103,7 +103,7 @@ public sealed class AnnotateCommandTests : IDisposable
     public async Task Annotating_twice_replaces_the_card_and_keeps_the_names()
     {
         var once = Path.Combine(_dir, "once.onnx");
-        Assert.Equal(0, (await CliRun.InvokeAsync("annotate", Fixed, "--variant", "first", "-o", once)).ExitCode);
+        Assert.Equal(0, (await CliRun.InvokeAsync("annotate", s_fixed, "--variant", "first", "-o", once)).ExitCode);
         var twice = await CliRun.InvokeAsync("annotate", once, "--variant", "second", "-o", once);
         Assert.True(twice.ExitCode == 0, twice.Error);
         Assert.Contains("replaced", twice.Error, StringComparison.Ordinal);
@@ -114,10 +114,10 @@ public sealed class AnnotateCommandTests : IDisposable
 
     public static TheoryData<string, string[]> Refusals => new()
     {
-        { "fixed at 64", ["annotate", Fixed, "--variant", "resnest50", "--crop", "32", "-o", "{out}"] },
-        { "smaller than the crop", ["annotate", Dynamic, "--variant", "resnest50", "--resize", "60", "-o", "{out}"] },
-        { "1000 non-empty lines", ["annotate", Fixed, "--variant", "resnest50", "--labels", "{labels}", "-o", "{out}"] },
-        { "does not exist", ["annotate", Fixed, "--variant", "resnest50", "-o", "{missing}/out.onnx"] },
+        { "fixed at 64", ["annotate", s_fixed, "--variant", "resnest50", "--crop", "32", "-o", "{out}"] },
+        { "smaller than the crop", ["annotate", s_dynamic, "--variant", "resnest50", "--resize", "60", "-o", "{out}"] },
+        { "1000 non-empty lines", ["annotate", s_fixed, "--variant", "resnest50", "--labels", "{labels}", "-o", "{out}"] },
+        { "does not exist", ["annotate", s_fixed, "--variant", "resnest50", "-o", "{missing}/out.onnx"] },
         { "not an ONNX model", ["annotate", "{garbage}", "--variant", "resnest50", "-o", "{out}"] },
         { "1000 classes", ["annotate", "{tenclasses}", "--variant", "resnest50", "-o", "{out}"] },
         { "float32", ["annotate", "{doubleinput}", "--variant", "resnest50", "-o", "{out}"] },
@@ -134,7 +134,7 @@ public sealed class AnnotateCommandTests : IDisposable
         var tenClasses = Path.Combine(_dir, "ten.onnx");
         await File.WriteAllBytesAsync(tenClasses, TinyModel.Create(cropSize: 32, classes: 10, inputName: "x", outputName: "y").Bytes);
         var doubleInput = Path.Combine(_dir, "double.onnx");
-        await File.WriteAllBytesAsync(doubleInput, WithDoubleInput(File.ReadAllBytes(Fixed)));
+        await File.WriteAllBytesAsync(doubleInput, WithDoubleInput(File.ReadAllBytes(s_fixed)));
         var output = Path.Combine(_dir, "out.onnx");
         var args = template.Select(a => a
             .Replace("{out}", output, StringComparison.Ordinal)

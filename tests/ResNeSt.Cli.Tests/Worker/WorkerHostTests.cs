@@ -6,8 +6,8 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Cli.Worker;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Testing.Storage;
 using ResNeSt.Pipeline.Storage;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Cli.Tests.Worker;
 

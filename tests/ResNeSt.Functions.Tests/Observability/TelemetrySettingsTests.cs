@@ -10,7 +10,7 @@ public sealed class TelemetrySettingsTests
 {
     // Shaped like the real thing, with an all-zero key (built here, so the secret scan has nothing to look at). No
     // test builds the Azure Monitor exporter itself: it would try to reach Azure (and the identity endpoint).
-    private static readonly string ConnectionString =
+    private static readonly string s_connectionString =
         "InstrumentationKey=" + Guid.Empty + ";IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
 
     private static TelemetrySettings Read(Dictionary<string, string?> values) =>
@@ -35,7 +35,7 @@ public sealed class TelemetrySettingsTests
 
         var settings = Read(new()
         {
-            [TelemetrySettings.ConnectionStringSetting] = ConnectionString,
+            [TelemetrySettings.ConnectionStringSetting] = s_connectionString,
             [TelemetrySettings.AuthenticationStringSetting] = "Authorization=AAD;ClientId=11111111-2222-3333-4444-555555555555",
         });
         Assert.Equal((TelemetryExporter.AzureMonitor, true, "11111111-2222-3333-4444-555555555555"), (settings.Exporter, settings.UseEntraId, settings.ClientId));
@@ -45,7 +45,7 @@ public sealed class TelemetrySettingsTests
     [Fact]
     public void Without_an_authentication_string_the_connection_string_alone_is_used()
     {
-        var settings = Read(new() { [TelemetrySettings.ConnectionStringSetting] = ConnectionString });
+        var settings = Read(new() { [TelemetrySettings.ConnectionStringSetting] = s_connectionString });
         Assert.Equal((TelemetryExporter.AzureMonitor, false), (settings.Exporter, settings.UseEntraId));
         Assert.Null(settings.CreateCredential());
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -115,7 +114,7 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
     private static async Task<string> UploadAndTriggerAsync(App app, string name, byte[] content, string invocationId)
     {
         var images = app.Services.GetRequiredService<PipelineStorage>().Images;
-        BlobClient blob = images.GetBlobClient(name);
+        var blob = images.GetBlobClient(name);
         var etag = (await blob.UploadAsync(new BinaryData(content), overwrite: true)).Value.ETag.ToString();
         var trigger = ActivatorUtilities.CreateInstance<ClassifyUploadedImage>(app.Services);
         await trigger.RunAsync(blob, new TestFunctionContext(invocationId, app.Services), default);

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Functions.Api;
@@ -368,15 +367,15 @@ public sealed class HttpHardeningTests(AzuriteFixture azurite)
         await using var harness = await PipelineHarness.StartAsync(azurite);
         var capture = new CapturingLoggerProvider();
         harness.Services.GetRequiredService<ILoggerFactory>().AddProvider(capture);
-        const string Forged = "evil.png\r\n2026-01-01 00:00:00 CRITICAL forged\u2028line";
+        const string forged = "evil.png\r\n2026-01-01 00:00:00 CRITICAL forged\u2028line";
 
         // The blob trigger (a name that is not there: a real 404 from Azurite), a name in another container,
         // and the batch queue with a crafted message and a poisoned one.
-        await Function<ClassifyUploadedImage>(harness).RunAsync(harness.Images.GetBlobClient(Forged), new TestFunctionContext("inv-log", harness.Services), default);
-        await harness.Pipeline.ProcessAsync(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("models").GetBlobClient(Forged), "inv-log2", default);
+        await Function<ClassifyUploadedImage>(harness).RunAsync(harness.Images.GetBlobClient(forged), new TestFunctionContext("inv-log", harness.Services), default);
+        await harness.Pipeline.ProcessAsync(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("models").GetBlobClient(forged), "inv-log2", default);
         var job = await harness.Batches.StartAsync("x/", default);
         var message = System.Text.Json.JsonSerializer.Serialize(
-            new ResNeSt.Pipeline.Serialization.BatchMessage("classify", job.Id, "../" + Forged), ResNeSt.Pipeline.Serialization.PipelineJsonContext.Default.BatchMessage);
+            new ResNeSt.Pipeline.Serialization.BatchMessage("classify", job.Id, "../" + forged), ResNeSt.Pipeline.Serialization.PipelineJsonContext.Default.BatchMessage);
         await Function<BatchQueueFunctions>(harness).RunAsync(message, new TestFunctionContext("inv-q", harness.Services), default);
         await Function<BatchQueueFunctions>(harness).RunPoisonAsync(message, default);
 

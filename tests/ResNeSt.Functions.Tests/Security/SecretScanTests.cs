@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using ResNeSt.Testing.Storage;
 using ResNeSt.TestSupport;
+using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Functions.Tests.Security;
 

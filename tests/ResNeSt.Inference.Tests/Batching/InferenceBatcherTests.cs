@@ -12,10 +12,10 @@ namespace ResNeSt.Inference.Tests.Batching;
 /// </summary>
 public sealed class InferenceBatcherTests
 {
-    private static readonly TimeSpan Long = TimeSpan.FromSeconds(10);
-    private static readonly TinyModel Model = TinyModel.WithCard(cropSize: 16);
+    private static readonly TimeSpan s_long = TimeSpan.FromSeconds(10);
+    private static readonly TinyModel s_model = TinyModel.WithCard(cropSize: 16);
 
-    private static InferenceEngine Engine(int maxBatch, TimeSpan delay, int queue = 64) => InferenceEngine.Load(Model.Bytes, new InferenceOptions
+    private static InferenceEngine Engine(int maxBatch, TimeSpan delay, int queue = 64) => InferenceEngine.Load(s_model.Bytes, new InferenceOptions
     {
         ExecutionProvider = ExecutionProviderPreference.Cpu,
         IntraOpThreads = 1,
@@ -24,14 +24,14 @@ public sealed class InferenceBatcherTests
         QueueCapacity = queue,
     });
 
-    private static readonly InferenceRequest WithLogits = new(TopK: 3, IncludeLogits: true);
+    private static readonly InferenceRequest s_withLogits = new(TopK: 3, IncludeLogits: true);
 
     private static Task<SubmitResult<float>> Submit(InferenceBatcher batcher, float value, CancellationToken cancellationToken = default) =>
-        Task.Run(() => batcher.SubmitAsync(value, static (in float v, Span<float> slot) => { slot.Fill(v); return v; }, WithLogits, cancellationToken), CancellationToken.None);
+        Task.Run(() => batcher.SubmitAsync(value, static (in float v, Span<float> slot) => { slot.Fill(v); return v; }, s_withLogits, cancellationToken), CancellationToken.None);
 
     private static void AssertOwnResult(SubmitResult<float> result)
     {
-        InferenceEngineTests.AssertClose(Model.ExpectedLogits(result.Written), result.Output.Logits);
+        InferenceEngineTests.AssertClose(s_model.ExpectedLogits(result.Written), result.Output.Logits);
         var best = Array.IndexOf(result.Output.Logits!, result.Output.Logits!.Max());
         Assert.Equal(best, result.Output.Predictions[0].Index);
         Assert.Equal(3, result.Output.Predictions.Count);
@@ -40,7 +40,7 @@ public sealed class InferenceBatcherTests
     [Fact]
     public async Task Coalesces_concurrent_callers_into_one_run_and_gives_each_its_own_logits()
     {
-        using var engine = Engine(maxBatch: 4, delay: Long);
+        using var engine = Engine(maxBatch: 4, delay: s_long);
         await using var batcher = new InferenceBatcher(engine);
         var results = await Task.WhenAll(Submit(batcher, 1f), Submit(batcher, -2f), Submit(batcher, 3f), Submit(batcher, 0.25f));
 
@@ -62,7 +62,7 @@ public sealed class InferenceBatcherTests
         // The batcher used to answer callers before it counted the run, so a caller (the load test's exactly-once check)
         // could read statistics that missed its own image. Every image asks for all 1000 classes, which makes answering
         // the later images of a batch slow enough for the first answered caller to look before the old code counted.
-        using var engine = Engine(maxBatch: 8, delay: Long);
+        using var engine = Engine(maxBatch: 8, delay: s_long);
         await using var batcher = new InferenceBatcher(engine);
         var everything = new InferenceRequest(TopK: InferenceEngine.ClassCount);
         for (int round = 1; round <= 10; round++)
@@ -91,7 +91,7 @@ public sealed class InferenceBatcherTests
     [Fact]
     public async Task A_failing_image_fails_only_its_caller_and_leaves_the_batch()
     {
-        using var engine = Engine(maxBatch: 4, delay: Long);
+        using var engine = Engine(maxBatch: 4, delay: s_long);
         await using var batcher = new InferenceBatcher(engine);
         var failing = Task.Run(() => batcher.SubmitAsync<int, int>(0, static (in int _, Span<float> _) => throw new FormatException("bad image")));
         var good = new[] { Submit(batcher, 1f), Submit(batcher, 2f), Submit(batcher, -1f) };
@@ -109,7 +109,7 @@ public sealed class InferenceBatcherTests
     [Fact]
     public async Task A_caller_cancelled_while_queued_is_removed_from_the_run()
     {
-        using var engine = Engine(maxBatch: 4, delay: Long);
+        using var engine = Engine(maxBatch: 4, delay: s_long);
         await using var batcher = new InferenceBatcher(engine);
         using var cancel = new CancellationTokenSource();
         var first = Submit(batcher, 1f);
@@ -188,7 +188,7 @@ public sealed class InferenceBatcherTests
     [Fact]
     public async Task Disposing_finishes_work_in_progress_and_refuses_new_work()
     {
-        using var engine = Engine(maxBatch: 4, delay: Long);
+        using var engine = Engine(maxBatch: 4, delay: s_long);
         var batcher = new InferenceBatcher(engine);
         var pending = Submit(batcher, 1f);
         await WaitUntil(() => batcher.InFlight == 1);

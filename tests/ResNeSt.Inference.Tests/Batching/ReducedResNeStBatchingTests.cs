@@ -14,12 +14,12 @@ namespace ResNeSt.Inference.Tests.Batching;
 /// </summary>
 public sealed class ReducedResNeStBatchingTests
 {
-    private static readonly ResNeStVariant Variant = ResNeStVariant.Reduced([1, 1, 1, 1], stemWidth: 8, cropSize: 64);
+    private static readonly ResNeStVariant s_variant = ResNeStVariant.Reduced([1, 1, 1, 1], stemWidth: 8, cropSize: 64);
 
     private static byte[] Build(ModelPrecision precision)
     {
-        var card = ModelCard.ForImageNet(Variant.Name, Variant.CropSize) with { Precision = precision, WeightSource = "random(seed=3)" };
-        return ModelWriter.ToBytes(ResNeStOnnxBuilder.Build(Variant, RandomWeights.Create(Variant, seed: 3), card, precision));
+        var card = ModelCard.ForImageNet(s_variant.Name, s_variant.CropSize) with { Precision = precision, WeightSource = "random(seed=3)" };
+        return ModelWriter.ToBytes(ResNeStOnnxBuilder.Build(s_variant, RandomWeights.Create(s_variant, seed: 3), card, precision));
     }
 
     private static InferenceOptions Options(int maxBatch) => new()

@@ -11,7 +11,7 @@ namespace ResNeSt.Inference.Tests.Classification;
 /// <summary>The facade with the real preprocessor, batcher and ORT session on the sample images.</summary>
 public sealed class ResNeStClassifierTests
 {
-    private static readonly TinyModel Model = TinyModel.WithCard(cropSize: 40);
+    private static readonly TinyModel s_model = TinyModel.WithCard(cropSize: 40);
 
     private static string SamplesDirectory()
     {
@@ -28,7 +28,7 @@ public sealed class ResNeStClassifierTests
     }
 
     private static ResNeStClassifier Classifier(int maxBatch = 4) => new(
-        InferenceEngine.Load(Model.Bytes, new InferenceOptions { ExecutionProvider = ExecutionProviderPreference.Cpu, IntraOpThreads = 1, MaxBatchSize = maxBatch }),
+        InferenceEngine.Load(s_model.Bytes, new InferenceOptions { ExecutionProvider = ExecutionProviderPreference.Cpu, IntraOpThreads = 1, MaxBatchSize = maxBatch }),
         ownsEngine: true);
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class ResNeStClassifierTests
         {
             var tensor = new float[spec.TensorLength];
             var info = preprocessor.Preprocess(images[index], tensor, spec);
-            var expected = Model.ExpectedLogits(tensor);
+            var expected = s_model.ExpectedLogits(tensor);
             var result = await task;
             InferenceEngineTests.AssertClose(expected, result.Logits, 1e-3f);
 

@@ -11,10 +11,8 @@ public sealed class CudaDriverTests
     [InlineData(13010, null)]
     [InlineData(12080, "cuda_driver_too_old")]
     [InlineData(null, "cuda_driver_not_found")]
-    public void A_driver_below_cuda_13_or_none_at_all_gets_its_own_failure_code(int? cudaVersion, string? expected)
-    {
+    public void A_driver_below_cuda_13_or_none_at_all_gets_its_own_failure_code(int? cudaVersion, string? expected) =>
         Assert.Equal(expected, new CudaDriver(cudaVersion, "580.82.07").FailureCode);
-    }
 
     [Fact]
     public void The_kernel_module_version_is_read_from_the_proc_file_format()

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Models.Metadata;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace ResNeSt.Inference.Tests.Imaging;

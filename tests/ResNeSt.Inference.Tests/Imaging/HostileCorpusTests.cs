@@ -71,60 +71,58 @@ public sealed class HostileCorpusTests(HostileCorpusFixture corpus, ITestOutputH
         var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
         var slowest = (Name: "", Ms: 0.0);
         var total = Stopwatch.StartNew();
-        using (var memory = WorkingSetSampler.Start())
+        using var memory = WorkingSetSampler.Start();
+        foreach (var file in corpus.Files)
         {
-            foreach (var file in corpus.Files)
+            var started = Stopwatch.GetTimestamp();
+            string outcome;
+            try
             {
-                var started = Stopwatch.GetTimestamp();
-                string outcome;
-                try
+                preprocessor.Preprocess(file.Content, destination, s_spec);
+                outcome = "classified";
+                if (!file.Expected.Accepts(null))
                 {
-                    preprocessor.Preprocess(file.Content, destination, s_spec);
-                    outcome = "classified";
-                    if (!file.Expected.Accepts(null))
-                    {
-                        failures.Add($"{file.Name}: classified, expected {file.Expected}");
-                    }
-                    else if (!destination.All(float.IsFinite))
-                    {
-                        failures.Add($"{file.Name}: the tensor holds non-finite values");
-                    }
+                    failures.Add($"{file.Name}: classified, expected {file.Expected}");
                 }
-                catch (ImageRejectedException ex)
+                else if (!destination.All(float.IsFinite))
                 {
-                    outcome = ex.Code;
-                    if (!file.Expected.Accepts(ex.Reason))
-                    {
-                        failures.Add($"{file.Name}: rejected as {ex.Code} ({ex.Message}), expected {file.Expected}");
-                    }
+                    failures.Add($"{file.Name}: the tensor holds non-finite values");
                 }
+            }
+            catch (ImageRejectedException ex)
+            {
+                outcome = ex.Code;
+                if (!file.Expected.Accepts(ex.Reason))
+                {
+                    failures.Add($"{file.Name}: rejected as {ex.Code} ({ex.Message}), expected {file.Expected}");
+                }
+            }
 #pragma warning disable CA1031 // the point of the test: any other exception is a finding, reported with the file's name
-                catch (Exception ex)
+            catch (Exception ex)
 #pragma warning restore CA1031
-                {
-                    outcome = ex.GetType().Name;
-                    failures.Add($"{file.Name}: {ex.GetType().FullName}: {ex.Message}");
-                }
-
-                double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                if (ms > slowest.Ms)
-                {
-                    slowest = (file.Name, ms);
-                }
-
-                var key = $"{file.Class} → {outcome}";
-                outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
+            {
+                outcome = ex.GetType().Name;
+                failures.Add($"{file.Name}: {ex.GetType().FullName}: {ex.Message}");
             }
 
-            output.WriteLine($"{corpus.Files.Count} files in {total.Elapsed.TotalSeconds:F1} s; slowest {slowest.Name} {slowest.Ms:F0} ms");
-            output.WriteLine($"working set: baseline {memory.Baseline >> 20} MiB, peak {memory.Peak >> 20} MiB, growth {memory.PeakGrowth >> 20} MiB");
-            output.WriteLine(string.Join(Environment.NewLine, outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}: {o.Value}")));
-            Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+            double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (ms > slowest.Ms)
+            {
+                slowest = (file.Name, ms);
+            }
 
-            // The largest legitimate decode (40 megapixels of 16-bit RGB, decoded wide then narrowed) needs about 450 MiB;
-            // the allocator refuses any single buffer over ~370 MiB. A leak, an unbounded frame loop or an inflated bomb
-            // would go far past this bound; one decode at a time must stay well within it.
-            Assert.True(memory.PeakGrowth < 1024L << 20, $"working set grew by {memory.PeakGrowth >> 20} MiB");
+            var key = $"{file.Class} → {outcome}";
+            outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
         }
+
+        output.WriteLine($"{corpus.Files.Count} files in {total.Elapsed.TotalSeconds:F1} s; slowest {slowest.Name} {slowest.Ms:F0} ms");
+        output.WriteLine($"working set: baseline {memory.Baseline >> 20} MiB, peak {memory.Peak >> 20} MiB, growth {memory.PeakGrowth >> 20} MiB");
+        output.WriteLine(string.Join(Environment.NewLine, outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}: {o.Value}")));
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+
+        // The largest legitimate decode (40 megapixels of 16-bit RGB, decoded wide then narrowed) needs about 450 MiB;
+        // the allocator refuses any single buffer over ~370 MiB. A leak, an unbounded frame loop or an inflated bomb
+        // would go far past this bound; one decode at a time must stay well within it.
+        Assert.True(memory.PeakGrowth < 1024L << 20, $"working set grew by {memory.PeakGrowth >> 20} MiB");
     }
 }

@@ -1,7 +1,6 @@
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Testing.Diagnostics;
-using ResNeSt.Testing.Hostile;
 using Xunit.Abstractions;
 
 namespace ResNeSt.Inference.Tests.Imaging;

@@ -10,7 +10,7 @@ namespace ResNeSt.Infra.Tests.Container;
 [Collection(BicepRun.Name)]
 public sealed partial class DockerfileTests(BicepFixture bicep)
 {
-    private static readonly Dockerfile File = Dockerfile.Parse(System.IO.File.ReadAllText(Repository.Dockerfile));
+    private static readonly Dockerfile s_file = Dockerfile.Parse(System.IO.File.ReadAllText(Repository.Dockerfile));
 
     // What ONNX Runtime 1.31's CUDA execution provider loads (CUDA 13, cuDNN 9): linked (cudart, cuBLAS, cuRAND) or
     // opened at run time (cuDNN and its engine libraries, NVRTC).
@@ -19,38 +19,36 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
         "libnvrtc.so.13");
 
     [Fact]
-    public void Runs_on_the_functions_dotnet_isolated_10_host()
-    {
-        Assert.Equal("mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0", File.Final.Image);
-    }
+    public void Runs_on_the_functions_dotnet_isolated_10_host() =>
+        Assert.Equal("mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0", s_file.Final.Image);
 
     [Fact]
     public void Every_base_image_is_pinned_to_a_version()
     {
-        Assert.Equal(3, File.Stages.Count);
-        foreach (var stage in File.Stages)
+        Assert.Equal(3, s_file.Stages.Count);
+        foreach (var stage in s_file.Stages)
         {
             Assert.Matches(PinnedImage(), stage.Image);
             Assert.DoesNotContain(":latest", stage.Image, StringComparison.Ordinal);
         }
 
         // From NVIDIA's registry: ACR Tasks would pull Docker Hub's copy anonymously, under its rate limits.
-        Assert.Matches(@"^nvcr\.io/nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-", File.Named("cuda").Image);
-        Assert.DoesNotContain(File.Stages, s => s.Image.StartsWith("nvidia/", StringComparison.Ordinal) || s.Image.StartsWith("docker.io/", StringComparison.Ordinal));
-        Assert.Matches(@"^mcr\.microsoft\.com/dotnet/sdk:10\.0\.\d+", File.Named("build").Image);
+        Assert.Matches(@"^nvcr\.io/nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-", s_file.Named("cuda").Image);
+        Assert.DoesNotContain(s_file.Stages, s => s.Image.StartsWith("nvidia/", StringComparison.Ordinal) || s.Image.StartsWith("docker.io/", StringComparison.Ordinal));
+        Assert.Matches(@"^mcr\.microsoft\.com/dotnet/sdk:10\.0\.\d+", s_file.Named("build").Image);
     }
 
     [Fact]
     public void The_app_runs_as_the_base_images_unprivileged_user()
     {
-        var instructions = File.Final.Instructions;
+        var instructions = s_file.Final.Instructions;
         var lastUser = instructions.Select((instruction, index) => (instruction, index)).Last(p => p.instruction.Keyword == "USER");
         // .NET 8+ images (the Functions dotnet-isolated ones included) already have user and group `app`, uid 1654:
         // `useradd ... app` fails the build with "user 'app' already exists".
         Assert.Contains(lastUser.instruction.Arguments, new[] { "app", "1654", "app:app", "1654:1654" });
         Assert.DoesNotContain(instructions.Skip(lastUser.index + 1), i => i.Keyword is "RUN" or "COPY" or "ADD");
-        Assert.DoesNotContain(File.Final.All("RUN"), run => run.Contains("useradd", StringComparison.Ordinal) || run.Contains("adduser", StringComparison.Ordinal));
-        Assert.Contains(File.Final.All("RUN"), run => run.Contains("-o app -g app", StringComparison.Ordinal));
+        Assert.DoesNotContain(s_file.Final.All("RUN"), run => run.Contains("useradd", StringComparison.Ordinal) || run.Contains("adduser", StringComparison.Ordinal));
+        Assert.Contains(s_file.Final.All("RUN"), run => run.Contains("-o app -g app", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -63,7 +61,7 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     [Fact]
     public void Publishes_the_gpu_build_of_onnx_runtime_without_the_tensorrt_provider()
     {
-        var build = File.Named("build").All("RUN").ToList();
+        var build = s_file.Named("build").All("RUN").ToList();
         Assert.Contains(build, r => r.Contains("dotnet restore", StringComparison.Ordinal) && r.Contains("-p:OnnxRuntimeFlavor=gpu", StringComparison.Ordinal));
         var publish = Assert.Single(build, r => r.Contains("dotnet publish", StringComparison.Ordinal));
         Assert.Contains("-p:OnnxRuntimeFlavor=gpu", publish, StringComparison.Ordinal);
@@ -74,10 +72,10 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     [MemberData(nameof(CudaLibraries))]
     public void Ships_the_cuda_library_the_execution_provider_loads(string soname)
     {
-        var gather = string.Join('\n', File.Named("cuda").All("RUN"));
+        var gather = string.Join('\n', s_file.Named("cuda").All("RUN"));
         Assert.Contains(soname, gather, StringComparison.Ordinal);
-        Assert.Contains(File.Final.All("COPY"), c => c == "--from=cuda /export/ /opt/cuda/lib/");
-        Assert.Contains(File.Final.All("ENV"), e => e.Contains("LD_LIBRARY_PATH=/opt/cuda/lib", StringComparison.Ordinal));
+        Assert.Contains(s_file.Final.All("COPY"), c => c == "--from=cuda /export/ /opt/cuda/lib/");
+        Assert.Contains(s_file.Final.All("ENV"), e => e.Contains("LD_LIBRARY_PATH=/opt/cuda/lib", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -89,7 +87,7 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
             .Where(n => n != "libcuda.so.1")
             .ToList();
         Assert.Contains("libcudart.so.13", needed);
-        var gather = string.Join('\n', File.Named("cuda").All("RUN"));
+        var gather = string.Join('\n', s_file.Named("cuda").All("RUN"));
         Assert.All(needed, soname => Assert.Contains(soname, gather, StringComparison.Ordinal));
         Assert.DoesNotContain("libcuda.so", gather, StringComparison.Ordinal);
     }
@@ -97,19 +95,19 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     [Fact]
     public void Copies_only_the_cuda_libraries_it_names_and_no_toolkit()
     {
-        var gather = string.Join('\n', File.Named("cuda").All("RUN"));
+        var gather = string.Join('\n', s_file.Named("cuda").All("RUN"));
         // Real files under their sonames (cp -L), not the whole lib64 directory or a toolkit.
         Assert.Contains("cp -L", gather, StringComparison.Ordinal);
         Assert.DoesNotContain("lib64/ ", gather, StringComparison.Ordinal);
-        Assert.DoesNotContain(File.Final.All("COPY"), c => c.Contains("/usr/local/cuda", StringComparison.Ordinal));
-        Assert.Contains(File.Final.All("ENV"), e => e.Contains("NVIDIA_VISIBLE_DEVICES=all", StringComparison.Ordinal));
-        Assert.Contains(File.Final.All("ENV"), e => e.Contains("NVIDIA_DRIVER_CAPABILITIES=compute,utility", StringComparison.Ordinal));
+        Assert.DoesNotContain(s_file.Final.All("COPY"), c => c.Contains("/usr/local/cuda", StringComparison.Ordinal));
+        Assert.Contains(s_file.Final.All("ENV"), e => e.Contains("NVIDIA_VISIBLE_DEVICES=all", StringComparison.Ordinal));
+        Assert.Contains(s_file.Final.All("ENV"), e => e.Contains("NVIDIA_DRIVER_CAPABILITIES=compute,utility", StringComparison.Ordinal));
     }
 
     [Fact]
     public void Publishes_linux_x64_natives_only()
     {
-        var publish = Assert.Single(File.Named("build").All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal));
+        var publish = Assert.Single(s_file.Named("build").All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal));
         Assert.Contains("--runtime linux-x64", publish, StringComparison.Ordinal);
         Assert.Contains("--self-contained false", publish, StringComparison.Ordinal);
         Assert.Contains("src/ResNeSt.Functions/ResNeSt.Functions.csproj", publish, StringComparison.Ordinal);
@@ -120,8 +118,8 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     [Fact]
     public void Listens_on_the_port_the_container_app_ingress_targets()
     {
-        var port = int.Parse(AspNetCoreUrls().Match(string.Join('\n', File.Final.All("ENV"))).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Contains(File.Final.All("EXPOSE"), e => e == port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var port = int.Parse(AspNetCoreUrls().Match(string.Join('\n', s_file.Final.All("ENV"))).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(s_file.Final.All("EXPOSE"), e => e == port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var app = bicep.SnapshotFor("gpu-t4").Single("Microsoft.App/containerApps");
         Assert.Equal(port, (int?)app["properties"]!["configuration"]!["ingress"]!["targetPort"]);
     }
@@ -129,7 +127,7 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     [Fact]
     public void Every_file_the_build_stage_copies_exists_in_the_repository()
     {
-        foreach (var copy in File.Named("build").All("COPY"))
+        foreach (var copy in s_file.Named("build").All("COPY"))
         {
             var parts = copy.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             foreach (var source in parts[..^1].Where(p => !p.StartsWith("--", StringComparison.Ordinal)))
@@ -143,7 +141,7 @@ public sealed partial class DockerfileTests(BicepFixture bicep)
     [Fact]
     public void The_restore_layer_has_every_project_and_every_file_outside_src_the_app_build_reads()
     {
-        var copied = File.Named("build").All("COPY")
+        var copied = s_file.Named("build").All("COPY")
             .SelectMany(c => c.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..^1])
             .Select(p => Path.GetFullPath(Path.Combine(Repository.Root, p)))
             .ToHashSet(StringComparer.Ordinal);

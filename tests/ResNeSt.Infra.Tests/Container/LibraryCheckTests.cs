@@ -8,13 +8,13 @@ namespace ResNeSt.Infra.Tests.Container;
 /// </summary>
 public sealed class LibraryCheckTests : IDisposable
 {
-    private static readonly string ProviderDirectory = Path.GetDirectoryName(Repository.OnnxRuntimeCudaProvider)!;
+    private static readonly string s_providerDirectory = Path.GetDirectoryName(Repository.OnnxRuntimeCudaProvider)!;
 
-    private readonly string root = Directory.CreateTempSubdirectory("resnest-ldd-").FullName;
+    private readonly string _root = Directory.CreateTempSubdirectory("resnest-ldd-").FullName;
 
-    private string CudaLib => Path.Combine(root, "cuda");
+    private string CudaLib => Path.Combine(_root, "cuda");
 
-    private string WwwRoot => Path.Combine(root, "wwwroot");
+    private string WwwRoot => Path.Combine(_root, "wwwroot");
 
     public LibraryCheckTests()
     {
@@ -65,14 +65,14 @@ public sealed class LibraryCheckTests : IDisposable
     public async Task Passes_when_every_dependency_resolves()
     {
         File.Copy(SystemLibrary("libz.so.1"), Path.Combine(CudaLib, "libz.so.1"));
-        File.Copy(Path.Combine(ProviderDirectory, "libonnxruntime_providers_shared.so"), Path.Combine(WwwRoot, "libonnxruntime_providers_shared.so"));
+        File.Copy(Path.Combine(s_providerDirectory, "libonnxruntime_providers_shared.so"), Path.Combine(WwwRoot, "libonnxruntime_providers_shared.so"));
 
         var result = await RunCheckAsync();
 
         Assert.True(result.ExitCode == 0, result.Describe());
     }
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private Task<ProcessResult> RunCheckAsync()
     {
@@ -81,7 +81,7 @@ public sealed class LibraryCheckTests : IDisposable
             .Replace("/opt/cuda/lib", CudaLib, StringComparison.Ordinal)
             .Replace("/home/site/wwwroot", WwwRoot, StringComparison.Ordinal);
         // RUN's shell form is /bin/sh -c.
-        return ProcessRunner.RunAsync("/bin/sh", ["-c", script], root);
+        return ProcessRunner.RunAsync("/bin/sh", ["-c", script], _root);
     }
 
     private static string SystemLibrary(string soname) =>

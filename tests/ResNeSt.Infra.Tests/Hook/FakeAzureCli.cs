@@ -15,7 +15,7 @@ internal sealed class FakeAzureCli : IDisposable
     public const string SystemKey = "fake-blobs-extension-key";
     private const char Separator = '\u001f';
 
-    private readonly string directory = Directory.CreateTempSubdirectory("resnest-fake-az-").FullName;
+    private readonly string _directory = Directory.CreateTempSubdirectory("resnest-fake-az-").FullName;
 
     public FakeAzureCli(int keyMissingCalls = 0)
     {
@@ -85,16 +85,16 @@ internal sealed class FakeAzureCli : IDisposable
 
     public int KeyMissingCalls { get; }
 
-    private string LogPath => Path.Combine(directory, "calls.log");
+    private string LogPath => Path.Combine(_directory, "calls.log");
 
     /// <summary>Environment for the hook: the fakes first on PATH, plus the azd outputs given.</summary>
     public Dictionary<string, string?> Environment(IReadOnlyDictionary<string, string> azdOutputs)
     {
         var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
-            ["PATH"] = directory + Path.PathSeparator + System.Environment.GetEnvironmentVariable("PATH"),
+            ["PATH"] = _directory + Path.PathSeparator + System.Environment.GetEnvironmentVariable("PATH"),
             ["FAKE_LOG"] = LogPath,
-            ["FAKE_KEY_CALLS"] = Path.Combine(directory, "key-calls"),
+            ["FAKE_KEY_CALLS"] = Path.Combine(_directory, "key-calls"),
             ["FAKE_KEY_MISSING_CALLS"] = KeyMissingCalls.ToString(CultureInfo.InvariantCulture),
             ["FAKE_RECORDINGS"] = Path.Combine(Repository.Root, "tests", "ResNeSt.Infra.Tests", "Hook", "Recordings"),
             ["POSTDEPLOY_WAIT_SECONDS"] = "0",
@@ -130,7 +130,7 @@ internal sealed class FakeAzureCli : IDisposable
             return await ProcessRunner.RunAsync("bash", [Repository.Hook, .. dryRun ? ["--dry-run"] : Array.Empty<string>()], Repository.Root, environment, TimeSpan.FromMinutes(1));
         }
 
-        await PowerShell.Value;
+        await s_powerShell.Value;
         return await ProcessRunner.RunAsync(
             "dotnet",
             ["tool", "run", "pwsh", "-NoLogo", "-NoProfile", "-NonInteractive", "-File", Repository.PowerShellHook, .. dryRun ? ["-DryRun"] : Array.Empty<string>()],
@@ -140,7 +140,7 @@ internal sealed class FakeAzureCli : IDisposable
     }
 
     // PowerShell 7.6.9 is a .NET tool in .config/dotnet-tools.json: restored once per test run, like CI would.
-    private static readonly Lazy<Task> PowerShell = new(async () =>
+    private static readonly Lazy<Task> s_powerShell = new(async () =>
     {
         var restore = await ProcessRunner.RunAsync("dotnet", ["tool", "restore"], Repository.Root, timeout: TimeSpan.FromMinutes(5));
         if (restore.ExitCode != 0)
@@ -149,11 +149,11 @@ internal sealed class FakeAzureCli : IDisposable
         }
     });
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private void Write(string name, string script)
     {
-        var path = Path.Combine(directory, name);
+        var path = Path.Combine(_directory, name);
         File.WriteAllText(path, script.Replace("\r\n", "\n", StringComparison.Ordinal) + "\n");
         if (!OperatingSystem.IsWindows())
         {

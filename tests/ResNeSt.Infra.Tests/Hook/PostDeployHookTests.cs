@@ -4,13 +4,13 @@ namespace ResNeSt.Infra.Tests.Hook;
 
 public sealed class PostDeployHookTests
 {
-    private static readonly string[] GpuKeyCommandPrefix =
+    private static readonly string[] s_gpuKeyCommandPrefix =
     [
         "az", "containerapp", "function", "keys", "list",
         "--resource-group", HookOutputs.ResourceGroup, "--name", HookOutputs.AppName, "--key-type", "systemKey",
     ];
 
-    private static readonly string[] FlexKeyCommand =
+    private static readonly string[] s_flexKeyCommand =
     [
         "az", "functionapp", "keys", "list",
         "--resource-group", HookOutputs.ResourceGroup, "--name", HookOutputs.AppName,
@@ -29,7 +29,7 @@ public sealed class PostDeployHookTests
         Assert.True(result.ExitCode == 0, result.Describe());
     }
 
-    private static readonly string[] ExtensionCommand =
+    private static readonly string[] s_extensionCommand =
         ["az", "extension", "add", "--name", "containerapp", "--upgrade", "--yes", "--only-show-errors"];
 
     public static TheoryData<HookShell> Shells => new(HookShell.Bash, HookShell.PowerShell);
@@ -45,9 +45,9 @@ public sealed class PostDeployHookTests
         Assert.Empty(fake.Calls);
         var commands = await ParseShellLinesAsync(result.StandardOutput);
         Assert.Equal(4, commands.Count);
-        Assert.Equal(ExtensionCommand, commands[0]);
+        Assert.Equal(s_extensionCommand, commands[0]);
         Assert.Equal(["curl", "--silent", "--output", "/dev/null", "--write-out", "%{http_code}", "--max-time", "60", $"https://{HookOutputs.HostName}/"], commands[1]);
-        Assert.Equal([.. GpuKeyCommandPrefix, "--query", "value.keys[?name=='blobs_extension'] | [0].value", "--output", "tsv"], commands[2]);
+        Assert.Equal([.. s_gpuKeyCommandPrefix, "--query", "value.keys[?name=='blobs_extension'] | [0].value", "--output", "tsv"], commands[2]);
         Assert.Equal(HookOutputs.SubscribeCommand("<blobs_extension-key>"), commands[3]);
     }
 
@@ -62,11 +62,11 @@ public sealed class PostDeployHookTests
         Assert.True(result.ExitCode == 0, result.Describe());
         Assert.DoesNotContain(FakeAzureCli.SystemKey, result.StandardOutput + result.StandardError, StringComparison.Ordinal);
         var calls = fake.Calls;
-        Assert.Equal(ExtensionCommand, calls[0]);
+        Assert.Equal(s_extensionCommand, calls[0]);
         Assert.Equal("curl", calls[1][0]);
         var keyCalls = calls.Where(c => c.Length > 2 && c[1] == "containerapp").ToList();
         Assert.Equal(3, keyCalls.Count);
-        Assert.All(keyCalls, c => Assert.Equal(GpuKeyCommandPrefix, c[..GpuKeyCommandPrefix.Length]));
+        Assert.All(keyCalls, c => Assert.Equal(s_gpuKeyCommandPrefix, c[..s_gpuKeyCommandPrefix.Length]));
         // The webhook URL carries the key the recorded `keys list` output holds, found by the hook's own --query.
         Assert.Equal(HookOutputs.SubscribeCommand(FakeAzureCli.SystemKey), calls[^1]);
         Assert.Equal(6, calls.Count);
@@ -83,7 +83,7 @@ public sealed class PostDeployHookTests
         var calls = fake.Calls;
         Assert.Equal(3, calls.Count);
         Assert.Equal("curl", calls[0][0]);
-        Assert.Equal(FlexKeyCommand, calls[1]);
+        Assert.Equal(s_flexKeyCommand, calls[1]);
         Assert.Equal(HookOutputs.SubscribeCommand(FakeAzureCli.SystemKey), calls[2]);
     }
 

@@ -28,9 +28,9 @@ public sealed class BicepFixture : IAsyncLifetime
 
     public const string RegionWithoutServerlessGpus = "eastus";
 
-    private readonly string work = Directory.CreateTempSubdirectory("resnest-bicep-").FullName;
-    private readonly Dictionary<string, Snapshot> snapshots = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, JsonNode> compiled = new(StringComparer.Ordinal);
+    private readonly string _work = Directory.CreateTempSubdirectory("resnest-bicep-").FullName;
+    private readonly Dictionary<string, Snapshot> _snapshots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, JsonNode> _compiled = new(StringComparer.Ordinal);
 
     internal ProcessResult Build { get; private set; } = null!;
 
@@ -44,10 +44,10 @@ public sealed class BicepFixture : IAsyncLifetime
         .ToList();
 
     /// <summary>Compiled ARM JSON by .bicep path relative to infra/.</summary>
-    internal IReadOnlyDictionary<string, JsonNode> Compiled => compiled;
+    internal IReadOnlyDictionary<string, JsonNode> Compiled => _compiled;
 
     internal Snapshot SnapshotFor(string hosting) =>
-        snapshots.TryGetValue(hosting, out var snapshot)
+        _snapshots.TryGetValue(hosting, out var snapshot)
             ? snapshot
             : throw new Xunit.Sdk.XunitException($"No snapshot for {hosting}; see the Snapshots_are_produced test output.");
 
@@ -55,14 +55,14 @@ public sealed class BicepFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var outDir = Path.Combine(work, "arm");
+        var outDir = Path.Combine(_work, "arm");
         Build = await BicepAsync(["build", "--pattern", "infra/**/*.bicep", "--outdir", outDir]);
         foreach (var file in BicepFiles)
         {
             var json = Path.Combine(outDir, Path.ChangeExtension(file, ".json"));
             if (File.Exists(json))
             {
-                compiled[file] = JsonNode.Parse(await File.ReadAllTextAsync(json))!;
+                _compiled[file] = JsonNode.Parse(await File.ReadAllTextAsync(json))!;
             }
         }
 
@@ -85,8 +85,8 @@ public sealed class BicepFixture : IAsyncLifetime
     private async Task<ProcessResult> SnapshotAsync(string key, string hosting, string imageName, string location)
     {
         // bicep insists on a relative `using` path; the parameters file lives in a temp directory.
-        var paramsFile = Path.Combine(work, $"{key}.bicepparam");
-        var main = Path.GetRelativePath(work, Repository.MainBicep).Replace('\\', '/');
+        var paramsFile = Path.Combine(_work, $"{key}.bicepparam");
+        var main = Path.GetRelativePath(_work, Repository.MainBicep).Replace('\\', '/');
         await File.WriteAllTextAsync(paramsFile, string.Join('\n',
             $"using '{main}'",
             $"param environmentName = '{EnvironmentName}'",
@@ -102,7 +102,7 @@ public sealed class BicepFixture : IAsyncLifetime
         var output = Path.ChangeExtension(paramsFile, ".snapshot.json");
         if (File.Exists(output))
         {
-            snapshots[key] = new Snapshot(key, JsonNode.Parse(await File.ReadAllTextAsync(output))!);
+            _snapshots[key] = new Snapshot(key, JsonNode.Parse(await File.ReadAllTextAsync(output))!);
         }
 
         return run;
@@ -110,7 +110,7 @@ public sealed class BicepFixture : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        Directory.Delete(work, recursive: true);
+        Directory.Delete(_work, recursive: true);
         return Task.CompletedTask;
     }
 

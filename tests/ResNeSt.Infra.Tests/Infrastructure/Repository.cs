@@ -31,7 +31,7 @@ internal static class Repository
 
     public static string Name(string path)
     {
-        JsonNode? node = Names;
+        var node = Names;
         foreach (var part in path.Split('.'))
         {
             node = node?[part];

@@ -90,13 +90,12 @@ public sealed class RoleAssignmentTests(BicepFixture bicep)
         var permissions = properties["permissions"]!.AsArray().Single()!;
         Assert.Empty(permissions["actions"]!.AsArray());
         Assert.Equal(
-            new[]
-            {
+            [
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/filter/action",
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read",
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write",
-            },
+            ],
             permissions["dataActions"]!.AsArray().Select(a => (string)a!).Order(StringComparer.Ordinal));
     }
 

@@ -9,7 +9,7 @@ namespace ResNeSt.Models.Tests.Checkpoints;
 /// </summary>
 public sealed class OfficialKeyListingTests
 {
-    private static readonly Dictionary<string, (int Entries, long Parameters, List<string[]> Rows)> Listing = Parse();
+    private static readonly Dictionary<string, (int Entries, long Parameters, List<string[]> Rows)> s_listing = Parse();
 
     [Theory]
     [InlineData("resnest50")]
@@ -19,7 +19,7 @@ public sealed class OfficialKeyListingTests
     public void The_spec_equals_the_PyTorch_modules_state_dict(string name)
     {
         var spec = StateDictSpec.For(ResNeStVariant.FromName(name));
-        var (entries, parameters, rows) = Listing[name];
+        var (entries, parameters, rows) = s_listing[name];
 
         Assert.Equal(entries, spec.Entries.Count);
         Assert.Equal(parameters, spec.ParameterCount);

@@ -8,13 +8,13 @@ namespace ResNeSt.Models.Tests.Onnx;
 
 public sealed class ModelWriterTests : IDisposable
 {
-    private static readonly ResNeStVariant Tiny = ResNeStVariant.Reduced([1, 1, 1, 1], stemWidth: 8, cropSize: 32);
+    private static readonly ResNeStVariant s_tiny = ResNeStVariant.Reduced([1, 1, 1, 1], stemWidth: 8, cropSize: 32);
     private readonly string _folder = Directory.CreateTempSubdirectory("resnest-writer-").FullName;
 
     [Fact]
     public void A_saved_model_loads_in_onnx_runtime_and_describes_its_contract()
     {
-        var model = ResNeStOnnxBuilder.Build(Tiny, RandomWeights.Create(Tiny, seed: 1), ModelCard.ForImageNet(Tiny.Name, 32), ModelPrecision.Fp32);
+        var model = ResNeStOnnxBuilder.Build(s_tiny, RandomWeights.Create(s_tiny, seed: 1), ModelCard.ForImageNet(s_tiny.Name, 32), ModelPrecision.Fp32);
         var path = Path.Combine(_folder, "nested", "model.onnx");
 
         long size = ModelWriter.Save(model, path);
@@ -24,7 +24,7 @@ public sealed class ModelWriterTests : IDisposable
         Assert.Equal(["model.onnx"], Directory.GetFiles(Path.GetDirectoryName(path)!).Select(Path.GetFileName));
         using (var session = new InferenceSession(path))
         {
-            Assert.Equal(Tiny.Name, session.ModelMetadata.CustomMetadataMap[ModelCard.Keys.Variant]);
+            Assert.Equal(s_tiny.Name, session.ModelMetadata.CustomMetadataMap[ModelCard.Keys.Variant]);
         }
 
         var info = OnnxModelInfo.Read(path);
@@ -32,7 +32,7 @@ public sealed class ModelWriterTests : IDisposable
         Assert.Equal(17, info.Opsets["ai.onnx"]);
         Assert.Equal("input: float[N,3,32,32]", Assert.Single(info.Inputs).ToString());
         Assert.Equal("logits: float[N,1000]", Assert.Single(info.Outputs).ToString());
-        Assert.Equal(Tiny.Name, ModelCard.FromMetadata(info.Metadata).Variant);
+        Assert.Equal(s_tiny.Name, ModelCard.FromMetadata(info.Metadata).Variant);
         Assert.Equal(GraphFacts.FloatInitializerElements(model) + info.InitializerElements - GraphFacts.FloatInitializerElements(model), info.InitializerElements);
     }
 
@@ -41,7 +41,7 @@ public sealed class ModelWriterTests : IDisposable
     {
         var path = Path.Combine(_folder, "model.onnx");
         File.WriteAllText(path, "old");
-        var model = ResNeStOnnxBuilder.Build(Tiny, RandomWeights.Create(Tiny, seed: 2), ModelCard.ForImageNet(Tiny.Name, 32), ModelPrecision.Fp16);
+        var model = ResNeStOnnxBuilder.Build(s_tiny, RandomWeights.Create(s_tiny, seed: 2), ModelCard.ForImageNet(s_tiny.Name, 32), ModelPrecision.Fp16);
 
         ModelWriter.Save(model, path);
         using var stream = new MemoryStream();

@@ -8,7 +8,7 @@ namespace ResNeSt.Models.Tests.Onnx;
 
 public sealed class ResNeStOnnxBuilderTests
 {
-    private static readonly ResNeStVariant Small = ResNeStVariant.Reduced([2, 2, 2, 1], stemWidth: 8, cropSize: 66);
+    private static readonly ResNeStVariant s_small = ResNeStVariant.Reduced([2, 2, 2, 1], stemWidth: 8, cropSize: 66);
 
     [Theory]
     [InlineData(new[] { 1, 1, 1, 1 }, 8, 32)]
@@ -31,11 +31,11 @@ public sealed class ResNeStOnnxBuilderTests
     [Fact]
     public void Folding_batch_norm_gives_the_same_logits_as_the_unfolded_network()
     {
-        var weights = RandomWeights.Create(Small, seed: 5);
-        var card = ModelCard.ForImageNet(Small.Name, Small.CropSize);
-        var folded = ResNeStOnnxBuilder.Build(Small, weights, card, new OnnxBuildOptions { FoldBatchNorm = true });
-        var unfolded = ResNeStOnnxBuilder.Build(Small, weights, card, new OnnxBuildOptions { FoldBatchNorm = false });
-        var spec = StateDictSpec.For(Small);
+        var weights = RandomWeights.Create(s_small, seed: 5);
+        var card = ModelCard.ForImageNet(s_small.Name, s_small.CropSize);
+        var folded = ResNeStOnnxBuilder.Build(s_small, weights, card, new OnnxBuildOptions { FoldBatchNorm = true });
+        var unfolded = ResNeStOnnxBuilder.Build(s_small, weights, card, new OnnxBuildOptions { FoldBatchNorm = false });
+        var spec = StateDictSpec.For(s_small);
         int batchNorms = spec.Entries.Count(e => e.Kind == StateEntryKind.BatchCounter);
 
         Assert.Equal(0, GraphFacts.CountNodes(folded, "BatchNormalization"));
@@ -43,11 +43,11 @@ public sealed class ResNeStOnnxBuilderTests
         Assert.Equal(GraphFacts.ExpectedUnfoldedElements(spec), GraphFacts.FloatInitializerElements(unfolded));
 
         // Smooth patterns keep the logits within ±10 or so, where 1e-4 is a test of the folding, not of float32.
-        var images = OrtRunner.Patterns(3, Small.CropSize, seed: 6);
+        var images = OrtRunner.Patterns(3, s_small.CropSize, seed: 6);
         using var foldedRunner = new OrtRunner(folded);
         using var unfoldedRunner = new OrtRunner(unfolded);
-        var expected = unfoldedRunner.Run(images, 3, Small.CropSize);
-        var actual = foldedRunner.Run(images, 3, Small.CropSize);
+        var expected = unfoldedRunner.Run(images, 3, s_small.CropSize);
+        var actual = foldedRunner.Run(images, 3, s_small.CropSize);
         for (int n = 0; n < 3; n++)
         {
             Assert.InRange(OrtRunner.MaxAbsDifference(expected[n], actual[n]), 0, 1e-4f);
@@ -72,10 +72,10 @@ public sealed class ResNeStOnnxBuilderTests
     [Fact]
     public void Fp16_model_keeps_a_float32_contract_and_agrees_with_fp32()
     {
-        var weights = RandomWeights.Create(Small, seed: 8);
-        var card = ModelCard.ForImageNet(Small.Name, Small.CropSize);
-        var fp32 = ResNeStOnnxBuilder.Build(Small, weights, card, ModelPrecision.Fp32);
-        var fp16 = ResNeStOnnxBuilder.Build(Small, weights, card, ModelPrecision.Fp16);
+        var weights = RandomWeights.Create(s_small, seed: 8);
+        var card = ModelCard.ForImageNet(s_small.Name, s_small.CropSize);
+        var fp32 = ResNeStOnnxBuilder.Build(s_small, weights, card, ModelPrecision.Fp32);
+        var fp16 = ResNeStOnnxBuilder.Build(s_small, weights, card, ModelPrecision.Fp16);
 
         Assert.All(
             fp16.Graph.Initializer.Where(t => t.DataType != (int)global::Onnx.TensorProto.Types.DataType.Int64),
@@ -83,13 +83,13 @@ public sealed class ResNeStOnnxBuilderTests
         Assert.Equal(2, GraphFacts.CountNodes(fp16, "Cast"));
         Assert.Equal(GraphFacts.FloatInitializerElements(fp32), GraphFacts.FloatInitializerElements(fp16));
 
-        var images = OrtRunner.Images(3, Small.CropSize, seed: 9);
+        var images = OrtRunner.Images(3, s_small.CropSize, seed: 9);
         using var fp32Runner = new OrtRunner(fp32);
         using var fp16Runner = new OrtRunner(fp16);
         Assert.Equal(typeof(float), fp16Runner.Session.InputMetadata[ModelCard.InputName].ElementType);
         Assert.Equal(typeof(float), fp16Runner.Session.OutputMetadata[ModelCard.OutputName].ElementType);
-        var expected = fp32Runner.Run(images, 3, Small.CropSize);
-        var actual = fp16Runner.Run(images, 3, Small.CropSize);
+        var expected = fp32Runner.Run(images, 3, s_small.CropSize);
+        var actual = fp16Runner.Run(images, 3, s_small.CropSize);
         for (int n = 0; n < 3; n++)
         {
             Assert.Equal(OrtRunner.ArgMax(expected[n]), OrtRunner.ArgMax(actual[n]));
@@ -102,13 +102,13 @@ public sealed class ResNeStOnnxBuilderTests
     [Fact]
     public void Model_card_round_trips_through_onnx_runtime_metadata()
     {
-        var weights = RandomWeights.Create(Small, seed: 10);
-        var card = ModelCard.ForImageNet(Small.Name, Small.CropSize, PreprocessingRecipe.Paper) with
+        var weights = RandomWeights.Create(s_small, seed: 10);
+        var card = ModelCard.ForImageNet(s_small.Name, s_small.CropSize, PreprocessingRecipe.Paper) with
         {
             SourceSha256 = new string('a', 64),
             WeightSource = "random(seed=10)",
         };
-        var model = ResNeStOnnxBuilder.Build(Small, weights, card, ModelPrecision.Fp16);
+        var model = ResNeStOnnxBuilder.Build(s_small, weights, card, ModelPrecision.Fp16);
 
         using var session = new InferenceSession(ModelWriter.ToBytes(model));
         var metadata = session.ModelMetadata;
@@ -125,17 +125,17 @@ public sealed class ResNeStOnnxBuilderTests
         Assert.Equal(card.SourceSha256, read.SourceSha256);
         Assert.Equal(card.WeightSource, read.WeightSource);
         Assert.Equal(ResNeStOnnxBuilder.ProducerName, metadata.ProducerName);
-        Assert.Equal(Small.Name, metadata.GraphName);
-        Assert.Contains(Small.Name, metadata.Description, StringComparison.Ordinal);
+        Assert.Equal(s_small.Name, metadata.GraphName);
+        Assert.Contains(s_small.Name, metadata.Description, StringComparison.Ordinal);
     }
 
     [Fact]
     public void The_source_checkpoint_hash_comes_from_the_weights_when_the_card_has_none()
     {
-        var random = RandomWeights.Create(Small, seed: 11);
+        var random = RandomWeights.Create(s_small, seed: 11);
         var weights = new StateDict(random.Tensors, sourceSha256: new string('b', 64));
 
-        var model = ResNeStOnnxBuilder.Build(Small, weights, ModelCard.ForImageNet(Small.Name, Small.CropSize), ModelPrecision.Fp32);
+        var model = ResNeStOnnxBuilder.Build(s_small, weights, ModelCard.ForImageNet(s_small.Name, s_small.CropSize), ModelPrecision.Fp32);
 
         Assert.Equal(weights.SourceSha256, model.MetadataProps.Single(p => p.Key == ModelCard.Keys.SourceSha256).Value);
     }
@@ -143,17 +143,17 @@ public sealed class ResNeStOnnxBuilderTests
     [Fact]
     public void Weights_that_do_not_fit_the_variant_are_rejected_by_name()
     {
-        var weights = RandomWeights.Create(Small, seed: 12);
-        var card = ModelCard.ForImageNet(Small.Name, Small.CropSize);
+        var weights = RandomWeights.Create(s_small, seed: 12);
+        var card = ModelCard.ForImageNet(s_small.Name, s_small.CropSize);
         var missing = new StateDict(weights.Tensors.Where(p => p.Key != "layer2.0.conv2.fc1.bias").ToDictionary());
         var misshaped = new StateDict(weights.Tensors.ToDictionary(
             p => p.Key,
             p => p.Key == "fc.weight" ? new NamedTensor(p.Key, [1000, 7], new float[7000]) : p.Value));
 
-        var e1 = Assert.Throws<ArgumentException>(() => ResNeStOnnxBuilder.Build(Small, missing, card, ModelPrecision.Fp32));
-        var e2 = Assert.Throws<ArgumentException>(() => ResNeStOnnxBuilder.Build(Small, misshaped, card, ModelPrecision.Fp32));
+        var e1 = Assert.Throws<ArgumentException>(() => ResNeStOnnxBuilder.Build(s_small, missing, card, ModelPrecision.Fp32));
+        var e2 = Assert.Throws<ArgumentException>(() => ResNeStOnnxBuilder.Build(s_small, misshaped, card, ModelPrecision.Fp32));
         var e3 = Assert.Throws<ArgumentException>(() => ResNeStOnnxBuilder.Build(ResNeStVariant.ResNeSt50, weights, ModelCard.ForImageNet("resnest50", 224), ModelPrecision.Fp32));
-        var e4 = Assert.Throws<ArgumentException>(() => ResNeStOnnxBuilder.Build(Small, weights, ModelCard.ForImageNet("resnest50", 224), ModelPrecision.Fp32));
+        var e4 = Assert.Throws<ArgumentException>(() => ResNeStOnnxBuilder.Build(s_small, weights, ModelCard.ForImageNet("resnest50", 224), ModelPrecision.Fp32));
 
         Assert.Contains("missing 'layer2.0.conv2.fc1.bias'", e1.Message, StringComparison.Ordinal);
         Assert.Contains("'fc.weight' has shape [1000,7], expected [1000,2048]", e2.Message, StringComparison.Ordinal);

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using ResNeSt.Cli;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.Processing;

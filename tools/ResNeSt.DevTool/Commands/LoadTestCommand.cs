@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using ResNeSt.Cli;
 using ResNeSt.DevTool.LoadTest;
 

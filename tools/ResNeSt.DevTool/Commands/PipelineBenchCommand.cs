@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;

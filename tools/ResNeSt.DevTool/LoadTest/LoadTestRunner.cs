@@ -50,9 +50,9 @@ internal static class LoadTestRunner
         limit.CancelAfter(options.TimeLimit);
         var ct = limit.Token;
 
-        var uploads = await progress.Step("Preparing images", () => PrepareUploads(options)).ConfigureAwait(false);
+        var uploads = await progress.StepAsync("Preparing images", () => PrepareUploads(options)).ConfigureAwait(false);
         string? ownModel = null;
-        string model = options.ModelPath ?? (ownModel = await progress.Step("Writing a reduced ResNeSt (random weights)", WriteReducedModel).ConfigureAwait(false));
+        string model = options.ModelPath ?? (ownModel = await progress.StepAsync("Writing a reduced ResNeSt (random weights)", WriteReducedModel).ConfigureAwait(false));
         try
         {
             await progress.WriteLineAsync("Starting Azurite (in memory, loopback only)...").ConfigureAwait(false);
@@ -89,7 +89,7 @@ internal static class LoadTestRunner
         }
     }
 
-    private static async Task<T> Step<T>(this TextWriter progress, string what, Func<T> step)
+    private static async Task<T> StepAsync<T>(this TextWriter progress, string what, Func<T> step)
     {
         var clock = Stopwatch.StartNew();
         var result = await Task.Run(step).ConfigureAwait(false);
