@@ -12,8 +12,12 @@ Outputs (all small; CI has no PyTorch, so they are committed):
   reader-features.zip.pth /.legacy.pth /.protocol4.pth + reader-features.json
                                  a handful of tensors exercising dtypes, offsets, strides, shared storage
   reduced.zip.pth / reduced.legacy.pth
-                                 a reduced ResNeSt ([2,1,1,1], stem 16, crop 64) with random weights and random,
-                                 non-trivial BatchNorm statistics
+                                 a reduced ResNeSt ([2,1,1,1], stem 16, stage planes 8/16/32/64, crop 64) with random
+                                 weights and random, non-trivial BatchNorm statistics
+
+Every checkpoint holds what torch.save(model.state_dict()) holds: tensors of their own storage, or views of one
+shared storage at disjoint offsets (a flat parameter buffer). No stride 0 (expand) and no overlapping views: the
+reader refuses those, as a state_dict never has them.
   reduced-input.bin              float32 little-endian [2,3,64,64]
   reduced-logits.bin             float64 little-endian [2,1000]: the module's logits for that input
   reduced.json                   the manifest the C# tests read
@@ -100,7 +104,7 @@ class Bottleneck(nn.Module):
 
 
 class ResNeSt(nn.Module):
-    def __init__(self, blocks, stem_width):
+    def __init__(self, blocks, stem_width, planes=(64, 128, 256, 512)):
         super().__init__()
         w = stem_width
         self.conv1 = nn.Sequential(
@@ -111,7 +115,7 @@ class ResNeSt(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         in_channels = 2 * w
-        for stage, (planes, stride, count) in enumerate(zip([64, 128, 256, 512], [1, 2, 2, 2], blocks)):
+        for stage, (planes, stride, count) in enumerate(zip(planes, [1, 2, 2, 2], blocks)):
             layers = []
             for i in range(count):
                 downsample = None
@@ -142,6 +146,8 @@ OFFICIAL = {
 REDUCED_BLOCKS = [2, 1, 1, 1]
 REDUCED_STEM = 16
 REDUCED_CROP = 64
+# Narrow stages keep the checkpoint under 1 MB with every tensor stored in full (the official planes need 21 MB).
+REDUCED_PLANES = [8, 16, 32, 64]
 
 
 def sha256(path):
@@ -180,7 +186,7 @@ def write_official_listing():
 def write_reader_features():
     """Tensors that exercise every storage feature the reader must handle; values are exactly representable."""
     g = torch.Generator().manual_seed(7)
-    base = (torch.randint(-512, 512, (24,), generator=g).float() / 8)
+    flat = (torch.randint(-512, 512, (24,), generator=g).float() / 8)  # a flat buffer holding three tensors
     matrix = torch.arange(12, dtype=torch.float32).view(3, 4) / 4 - 1
     features = collections.OrderedDict()
     features["contiguous_f32"] = torch.tensor([[1.5, -2.25, 3.0], [0.125, 1e-3, -7.0]], dtype=torch.float32)
@@ -190,10 +196,10 @@ def write_reader_features():
     features["long_scalar"] = torch.tensor(12345, dtype=torch.int64)
     features["float_scalar"] = torch.tensor(-0.75)
     features["transposed"] = matrix.t()                      # shape [4,3], strides (1,4)
-    features["base"] = base
-    features["offset_view"] = base[5:11].view(2, 3)           # shares base's storage at offset 5
-    features["every_other"] = base[1::2]                      # stride 2, offset 1
-    features["broadcast"] = torch.tensor([1.0, 2.0, 4.0]).expand(2, 3)  # stride 0
+    features["flat_head"] = flat[:4]                          # flat's storage, elements 0-3
+    features["offset_view"] = flat[5:11].view(2, 3)           # the same storage at offset 5
+    features["every_other"] = flat[12::2]                     # stride 2, offset 12
+    features["unit_dim"] = flat[23:].view(1, 1)               # size-1 dimensions, whatever their strides
     features["empty"] = torch.zeros(0, 3)
     features["half_strided"] = torch.arange(20, dtype=torch.float16).view(4, 5)[1:, ::2]
     zip_path, legacy_path = save_both(features, "reader-features")
@@ -210,9 +216,9 @@ def write_reader_features():
 
 
 def strided_view(base, shape, offset, g):
-    """A view of `base` with the given shape and overlapping, prime-valued strides, so every tensor of the reduced
-    network lives in one small storage (the full reduced network would need ~35 MB) while element positions still
-    differ per index: a reader that confuses axes or ignores offsets gets other numbers."""
+    """A view of `base` with the given shape and overlapping, prime-valued strides. Only tools/torch-pipeline.py
+    --compact uses it, to reproduce the values of the committed torch-parity checkpoint, whose tensors it then copies
+    out in full (a checkpoint of such views is refused by the reader: a state_dict never holds them)."""
     primes = [1, 3, 7, 13, 29, 61, 127, 251]
     for _ in range(10000):
         picks = torch.randperm(len(primes), generator=g).tolist()
@@ -229,18 +235,31 @@ def strided_view(base, shape, offset, g):
 def write_reduced():
     g = torch.Generator().manual_seed(2020)
     torch.manual_seed(2020)
-    model = ResNeSt(REDUCED_BLOCKS, REDUCED_STEM)
+    model = ResNeSt(REDUCED_BLOCKS, REDUCED_STEM, REDUCED_PLANES)
     sd = model.state_dict()
 
-    # Weights of convolutions and the classifier: float16 views of one shared storage.
-    base = (torch.randn(1 << 17, generator=g) * 0.05).half()
+    # Weights of convolutions and the classifier: float16, laid out one after another in one flat storage (as a flat
+    # parameter buffer is), each a contiguous view at its own offset. Random gaps between them, so a reader that
+    # ignores offsets gets other numbers.
+    shapes = [(key, t.shape) for key, t in sd.items() if t.dim() >= 2]
+    gaps = [int(v) for v in torch.randint(0, 7, (len(shapes),), generator=g)]
+    flat = (torch.randn(sum(t.numel() for _, t in sd.items() if t.dim() >= 2) + sum(gaps), generator=g) * 0.05).half()
     checkpoint = collections.OrderedDict()
+    offset = 0
     with torch.no_grad():
-        for key, t in sd.items():
-            if t.dim() >= 2:
-                view = strided_view(base, list(t.shape), int(torch.randint(0, 1 << 30, (1,), generator=g)), g)
-                checkpoint[key] = view
-                t.copy_(view.float())
+        for (key, shape), gap in zip(shapes, gaps):
+            offset += gap
+            count = 1
+            for d in shape:
+                count *= d
+            view = flat[offset:offset + count].view(shape)
+            offset += count
+            if key == "fc.weight":
+                # The narrow network has 256 features where the official one has 2048: a wider spread keeps its
+                # logits as spread out (range over 20) as a trained network's.
+                view.mul_(6)
+            checkpoint[key] = view
+            sd[key].copy_(view.float())
         # fc1/fc2 and fc biases.
         for key, t in sd.items():
             if key.endswith(".bias") and key.replace(".bias", ".running_mean") not in sd:
@@ -296,6 +315,7 @@ def write_reduced():
     manifest = {
         "blocksPerStage": REDUCED_BLOCKS,
         "stemWidth": REDUCED_STEM,
+        "stagePlanes": REDUCED_PLANES,
         "cropSize": REDUCED_CROP,
         "batch": 2,
         "input": "reduced-input.bin",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates tests/ResNeSt.Inference.Tests/fixtures/torch-parity/: a weighted reduced ResNeSt checkpoint (crop 64,
-# compact float16 weights, BatchNorm calibrated on the sample images, ~0.5 MB) and PyTorch's classification of every
+# float16 weights each in its own storage as a saved state_dict holds them, BatchNorm calibrated on the sample
+# images, ~21 MB) and PyTorch's classification of every
 # sample image through the torch.hub pipeline (PIL + torchvision, Resize(73) + CenterCrop(64)): top-5 and raw logits.
 # Needs Debian's python3-torch / python3-torchvision (run on a developer machine; CI only reads the committed files).
 # Seed 5 is used because its smallest gap between consecutive top-6 logits on the samples is 0.008, far above

@@ -82,12 +82,15 @@ def cmd_checkpoint(args):
         model.fc.weight.normal_(0, 0.05, generator=g)
         model.fc.bias.normal_(0, 0.5, generator=g)
         if args.compact:
-            # Every convolution and the classifier become float16 strided views of one small shared storage, so the
-            # checkpoint stays a few hundred KB (small enough to commit as a CI fixture) while each weight differs.
+            # Every convolution and the classifier become float16, their values read through overlapping strided
+            # views of one small random storage (how the committed torch-parity checkpoint's values were first made),
+            # then copied out in full: the checkpoint holds each tensor in its own storage, as a saved state_dict does
+            # (a checkpoint of the overlapping views themselves is refused by the reader).
             base = (torch.randn(1 << 17, generator=g) * 0.05).half()
             for key, t in model.state_dict().items():
                 if t.dim() >= 2:
-                    views[key] = fixtures.strided_view(base, list(t.shape), int(torch.randint(0, 1 << 30, (1,), generator=g)), g)
+                    view = fixtures.strided_view(base, list(t.shape), int(torch.randint(0, 1 << 30, (1,), generator=g)), g)
+                    views[key] = view.clone(memory_format=torch.contiguous_format)
                     t.copy_(views[key].float())
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -216,7 +219,7 @@ def main():
     p.add_argument("--crop", type=int, default=224)
     p.add_argument("--images", default=os.path.join(HERE, "..", "samples", "images"))
     p.add_argument("--output", required=True)
-    p.add_argument("--compact", action="store_true", help="weights as float16 views of one shared storage (tiny file)")
+    p.add_argument("--compact", action="store_true", help="weights as float16 (values from strided views of one small storage)")
     p = sub.add_parser("classify")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--variant", default="resnest50", choices=sorted(VARIANTS))

@@ -180,6 +180,12 @@ public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
             return await inner.ClassifyAsync(encodedImage, cancellationToken);
         }
 
+        public async Task<ClassificationResult> ClassifyIfRoomAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+        {
+            await gate.WaitAsync(cancellationToken);
+            return await inner.ClassifyIfRoomAsync(encodedImage, cancellationToken);
+        }
+
         public ValueTask DisposeAsync() => ClassifierLifetime.DisposeAsync(inner);
     }
 }

@@ -182,8 +182,14 @@ public sealed partial class UploadAndThumbnailTests(ServingAppFixture fixture, I
         {
             ("api/thumbnails/thumbs/huge.jpg", app.Host.Keys.Function, HttpStatusCode.RequestEntityTooLarge),
             ("api/thumbnails/thumbs/missing.jpg", app.Host.Keys.Function, HttpStatusCode.NotFound),
-            // Double-encoded: a single %2e%2e is resolved by the client before it is sent.
-            ("api/thumbnails/thumbs/%252e%252e/%252e%252e/secrets", app.Host.Keys.Function, HttpStatusCode.BadRequest),
+            // A name with '..' segments would leave the container once in a storage URL: refused. It can only arrive
+            // in the query (a client or the host resolves '..' in a path).
+            ("api/thumbnails?blob=" + Uri.EscapeDataString("thumbs/../../models/" + app.ModelBlob.Name), app.Host.Keys.Function, HttpStatusCode.BadRequest),
+            ("api/tags?blob=" + Uri.EscapeDataString("../models/" + app.ModelBlob.Name), app.Host.Keys.Function, HttpStatusCode.BadRequest),
+            // Double-encoded, the path holds a literal '%2e%2e' name: a blob name like any other, escaped again in the
+            // storage URL, so it addresses that (missing) blob and nothing else.
+            ("api/thumbnails/thumbs/%252e%252e/%252e%252e/secrets", app.Host.Keys.Function, HttpStatusCode.NotFound),
+            ("api/thumbnails/thumbs/camera.png?blob=thumbs/camera.png", app.Host.Keys.Function, HttpStatusCode.BadRequest),
             ("api/thumbnails/thumbs/camera.png?size=4096", app.Host.Keys.Function, HttpStatusCode.BadRequest),
             ("api/thumbnails/thumbs/camera.png?size=-1", app.Host.Keys.Function, HttpStatusCode.BadRequest),
             ("api/thumbnails/thumbs/camera.png?raw=true", app.Host.Keys.Function, HttpStatusCode.BadRequest),

@@ -65,5 +65,11 @@ internal sealed class AuditingClassifier(IImageClassifier inner, ClassificationA
         return inner.ClassifyAsync(encodedImage, cancellationToken);
     }
 
+    public Task<ClassificationResult> ClassifyIfRoomAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+    {
+        audit.Record();
+        return inner.ClassifyIfRoomAsync(encodedImage, cancellationToken);
+    }
+
     public ValueTask DisposeAsync() => ClassifierLifetime.DisposeAsync(inner);
 }

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using ResNeSt.Functions.Http;
+using ResNeSt.Inference.Batching;
+using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.ModelLoading;
@@ -47,7 +49,18 @@ public sealed class ClassifyApi(ModelRuntime model, IOptions<PipelineOptions> op
         try
         {
             var classifier = await model.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
-            var classification = await classifier.ClassifyAsync(body.Memory, cancellationToken).ConfigureAwait(false);
+            // A full queue answers 503 busy with Retry-After at once (ApiProblemMiddleware.ProblemFor): waiting for room
+            // would hold the connection, and the body, until the host's function timeout.
+            ClassificationResult classification;
+            try
+            {
+                classification = await classifier.ClassifyIfRoomAsync(body.Memory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InferenceQueueFullException full)
+            {
+                return ApiProblemMiddleware.ProblemFor(full);
+            }
+
             // Nothing is stored, but the answer is mapped exactly as a stored result is.
             var result = ResultMapping.Succeeded(new ResultEntity { ContentLength = body.Length }, classification, model.Model?.Sha256, downloadMs: null);
             var document = ResultMapping.ToClassificationDocument(result);

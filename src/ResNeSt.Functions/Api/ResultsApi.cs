@@ -12,13 +12,16 @@ using ResNeSt.Pipeline.Serialization;
 
 namespace ResNeSt.Functions.Api;
 
-/// <summary><c>GET /api/results/{blob}</c> and <c>GET /api/results?label=…</c>.</summary>
+/// <summary><c>GET /api/results/{blob}</c>, <c>GET /api/results?blob=…</c> and <c>GET /api/results?label=…</c>.</summary>
 public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRuntime model, IOptions<PipelineOptions> options)
 {
     public const string GetName = "GetResult";
     public const string ListName = "ListResultsByLabel";
 
-    /// <summary>The stored result for a blob of the images container (the route holds the blob name, slashes included).</summary>
+    /// <summary>
+    /// The stored result for a blob of the images container: <c>GET /api/results/{blob}</c> (slashes included) or
+    /// <c>GET /api/results?blob=</c> (any name, see <see cref="BlobNameParameter"/>).
+    /// </summary>
     [Function(GetName)]
     public async Task<IActionResult> GetAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "results/{*blob}")] HttpRequest request,
@@ -32,19 +35,12 @@ public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRunti
             return await ListAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        if (BlobNameRules.Check(blob) is { } problem)
-        {
-            return ApiResults.InvalidBlobName(problem);
-        }
-
-        var container = options.Value.ImagesContainer;
-        var entity = await results.GetAsync(container, blob, cancellationToken).ConfigureAwait(false);
-        return entity is null
-            ? ApiResults.Problem(404, "No result", $"No classification has been recorded for '{container}/{blob}' (not uploaded, not yet processed, or not an image event).", "not_found")
-            : ApiResults.Json(200, ResultMapping.ToDocument(entity), PipelineJsonContext.Default.ResultDocument);
+        return BlobNameParameter.TryGet(request, blob, out var name) is { } problem
+            ? problem
+            : await LookUpAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Results whose top-1 is <c>label</c>, newest first, paged with an opaque continuation token.</summary>
+    /// <summary>Results whose top-1 is <c>label</c>, newest first, paged with an opaque continuation token; or, with <c>blob=</c>, one blob's result.</summary>
     [Function(ListName)]
     public async Task<IActionResult> ListAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "results")] HttpRequest request,
@@ -52,11 +48,23 @@ public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRunti
     {
         ArgumentNullException.ThrowIfNull(request);
         var q = request.Query;
+        if (q.ContainsKey(BlobNameParameter.QueryName))
+        {
+            if (q.Keys.FirstOrDefault(k => k is not (BlobNameParameter.QueryName or "code")) is { } other)
+            {
+                return ApiResults.Problem(400, "Unknown query parameter", $"'{other}' is not supported with blob.", "invalid_query");
+            }
+
+            return BlobNameParameter.TryGet(request, null, out var name) is { } problem
+                ? problem
+                : await LookUpAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var key in q.Keys)
         {
             if (key is not ("label" or "minProbability" or "top" or "continuationToken" or "code"))
             {
-                return ApiResults.Problem(400, "Unknown query parameter", $"'{key}' is not supported; use label, minProbability, top, continuationToken.", "invalid_query");
+                return ApiResults.Problem(400, "Unknown query parameter", $"'{key}' is not supported; use label, minProbability, top, continuationToken (or blob alone).", "invalid_query");
             }
         }
 
@@ -74,5 +82,20 @@ public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRunti
         var page = await index.QueryAsync(query!.Label, query.MinProbability, query.Top, query.ContinuationToken, cancellationToken)
             .ConfigureAwait(false);
         return ApiResults.Json(200, page, PipelineJsonContext.Default.LabelResultPage);
+    }
+
+    // A table lookup: the name becomes a key (escaped by TableKeys), never a path or a URL, so any stored name is fine.
+    private async Task<IActionResult> LookUpAsync(string blob, CancellationToken cancellationToken)
+    {
+        if (BlobNameRules.CheckStored(blob) is { } problem)
+        {
+            return ApiResults.InvalidBlobName(problem);
+        }
+
+        var container = options.Value.ImagesContainer;
+        var entity = await results.GetAsync(container, blob, cancellationToken).ConfigureAwait(false);
+        return entity is null
+            ? ApiResults.Problem(404, "No result", $"No classification has been recorded for '{container}/{blob}' (not uploaded, not yet processed, or not an image event).", "not_found")
+            : ApiResults.Json(200, ResultMapping.ToDocument(entity), PipelineJsonContext.Default.ResultDocument);
     }
 }

@@ -11,7 +11,7 @@ using ResNeSt.Pipeline.Storage;
 
 namespace ResNeSt.Functions.Api;
 
-/// <summary><c>GET /api/tags/{blob}</c>: the index tags of a blob of the images container, as the pipeline left them.</summary>
+/// <summary><c>GET /api/tags/{blob}</c> or <c>GET /api/tags?blob=</c>: the index tags of a blob of the images container, as the pipeline left them.</summary>
 public sealed class TagsApi(PipelineStorage storage, IOptions<PipelineOptions> options)
 {
     public const string Name = "GetBlobTags";
@@ -23,20 +23,31 @@ public sealed class TagsApi(PipelineStorage storage, IOptions<PipelineOptions> o
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (BlobNameRules.Check(blob) is { } problem)
+        if (request.Query.Keys.FirstOrDefault(k => k is not (BlobNameParameter.QueryName or "code")) is { } other)
+        {
+            return ApiResults.Problem(400, "Unknown query parameter", $"'{other}' is not supported; use blob.", "invalid_query");
+        }
+
+        if (BlobNameParameter.TryGet(request, blob, out var name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        // The name becomes a request URL: it must address that blob of the images container and nothing else.
+        if (BlobAddress.Check(storage.Images, name) is { } problem)
         {
             return ApiResults.InvalidBlobName(problem);
         }
 
         try
         {
-            var tags = await storage.Images.GetBlobClient(blob).GetTagsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var tags = await storage.Images.GetBlobClient(name).GetTagsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             var sorted = new SortedDictionary<string, string>(tags.Value.Tags, StringComparer.Ordinal);
-            return ApiResults.Json(200, new BlobTagsDocument(options.Value.ImagesContainer, blob!, sorted), PipelineJsonContext.Default.BlobTagsDocument);
+            return ApiResults.Json(200, new BlobTagsDocument(options.Value.ImagesContainer, name, sorted), PipelineJsonContext.Default.BlobTagsDocument);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            return ApiResults.Problem(404, "No such image", $"'{blob}' does not exist in the images container.", "not_found");
+            return ApiResults.Problem(404, "No such image", $"'{name}' does not exist in the images container.", "not_found");
         }
     }
 }

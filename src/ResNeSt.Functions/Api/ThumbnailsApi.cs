@@ -15,7 +15,7 @@ using ResNeSt.Pipeline.Storage;
 namespace ResNeSt.Functions.Api;
 
 /// <summary>
-/// <c>GET /api/thumbnails/{blob}?size=</c>: a small JPEG re-encoded from a blob of the images container, never the
+/// <c>GET /api/thumbnails/{blob}?size=</c> (or <c>?blob=…&amp;size=</c>): a small JPEG re-encoded from a blob of the images container, never the
 /// blob's own bytes. The work is bounded: at most <see cref="PipelineOptions.MaxImageBytes"/> are read (a larger blob
 /// is refused without being downloaded) and the decode runs under the classifier's pixel budget and time limit.
 /// </summary>
@@ -31,18 +31,24 @@ public sealed class ThumbnailsApi(PipelineStorage storage, ThumbnailEncoder enco
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (BlobNameRules.Check(blob) is { } problem)
-        {
-            return ApiResults.InvalidBlobName(problem);
-        }
-
         int side = DefaultSide;
         foreach (var key in request.Query.Keys)
         {
-            if (key is not ("size" or "code"))
+            if (key is not ("size" or "code" or BlobNameParameter.QueryName))
             {
-                return ApiResults.Problem(400, "Unknown query parameter", $"'{key}' is not supported; use size.", "invalid_query");
+                return ApiResults.Problem(400, "Unknown query parameter", $"'{key}' is not supported; use size (and blob).", "invalid_query");
             }
+        }
+
+        if (BlobNameParameter.TryGet(request, blob, out var name) is { } invalid)
+        {
+            return invalid;
+        }
+
+        // The name becomes a request URL: it must address that blob of the images container and nothing else.
+        if (BlobAddress.Check(storage.Images, name) is { } problem)
+        {
+            return ApiResults.InvalidBlobName(problem);
         }
 
         if (request.Query.TryGetValue("size", out var sizeValue)
@@ -52,7 +58,7 @@ public sealed class ThumbnailsApi(PipelineStorage storage, ThumbnailEncoder enco
         }
 
         long max = options.Value.MaxImageBytes;
-        var client = storage.Images.GetBlobClient(blob);
+        var client = storage.Images.GetBlobClient(name);
         BlobDownloadStreamingResult download;
         try
         {
@@ -61,7 +67,7 @@ public sealed class ThumbnailsApi(PipelineStorage storage, ThumbnailEncoder enco
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            return ApiResults.Problem(404, "No such image", $"'{blob}' does not exist in the images container.", "not_found");
+            return ApiResults.Problem(404, "No such image", $"'{name}' does not exist in the images container.", "not_found");
         }
         catch (RequestFailedException ex) when (ex.Status == 416)
         {

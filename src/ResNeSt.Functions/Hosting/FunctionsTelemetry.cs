@@ -5,6 +5,7 @@ using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using ResNeSt.Pipeline.Diagnostics;
@@ -18,8 +19,8 @@ public enum TelemetryExporter
     None,
 
     /// <summary>
-    /// Spans and metrics printed by the console exporter, only when asked for (<c>Telemetry__Console=true</c>): under the
-    /// Functions host every line of the worker's console becomes a host log entry, so it is off by default.
+    /// Spans, metrics and log records printed by the console exporter, only when asked for (<c>Telemetry__Console=true</c>):
+    /// under the Functions host every line of the worker's console becomes a host log entry, so it is off by default.
     /// </summary>
     Console,
 
@@ -89,9 +90,10 @@ public static class FunctionsTelemetry
         var sources = PipelineTelemetry.SourceNames.ToArray();
         var builder = services.AddOpenTelemetry()
             .UseFunctionsWorkerDefaults()
-            .WithTracing(tracing => tracing.AddSource(sources))
+            // The redacting processors come before any exporter: a key in a URL never leaves the process.
+            .WithTracing(tracing => tracing.AddSource(sources).AddProcessor(new KeyRedactingActivityProcessor()))
             .WithMetrics(metrics => metrics.AddMeter(sources))
-            .WithLogging(configureBuilder: null, configureOptions: options =>
+            .WithLogging(logging => logging.AddProcessor(new KeyRedactingLogProcessor()), options =>
             {
                 options.IncludeScopes = true;
                 options.IncludeFormattedMessage = true;
@@ -110,7 +112,10 @@ public static class FunctionsTelemetry
                 });
                 break;
             case TelemetryExporter.Console:
-                builder.WithTracing(tracing => tracing.AddConsoleExporter()).WithMetrics(metrics => metrics.AddConsoleExporter());
+                // All three signals, as Application Insights would receive them: what one shows, the other gets.
+                builder.WithTracing(tracing => tracing.AddConsoleExporter())
+                    .WithMetrics(metrics => metrics.AddConsoleExporter())
+                    .WithLogging(logging => logging.AddConsoleExporter());
                 break;
         }
 

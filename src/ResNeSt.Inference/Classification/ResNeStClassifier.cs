@@ -33,6 +33,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
     private readonly ImagePreprocessor _preprocessor;
     private readonly PreprocessingSpec _spec;
     private readonly InferenceRequest _defaultRequest;
+    private readonly InferenceRequest _ifRoomRequest;
 
     public ResNeStClassifier(InferenceEngine engine, ClassifierOptions? options = null, ILogger? logger = null, bool ownsEngine = false)
     {
@@ -46,6 +47,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
         _spec = PreprocessingSpec.FromModelCard(engine.Card, options.ApplyExifOrientation);
         _spec.Validate();
         _defaultRequest = new InferenceRequest(options.TopK);
+        _ifRoomRequest = _defaultRequest with { WaitWhenFull = false };
         Batcher = new InferenceBatcher(engine, logger);
     }
 
@@ -77,6 +79,9 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
 
     public async Task<ClassificationResult> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default) =>
         (await ClassifyAsync(encodedImage, _defaultRequest, cancellationToken)).Classification;
+
+    public async Task<ClassificationResult> ClassifyIfRoomAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default) =>
+        (await ClassifyAsync(encodedImage, _ifRoomRequest, cancellationToken)).Classification;
 
     /// <summary>Classifies with a per-call request (top-k, raw logits, fail fast when the queue is full).</summary>
     public async Task<DetailedClassification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, InferenceRequest request, CancellationToken cancellationToken = default)

@@ -40,14 +40,21 @@ public sealed record ResNeStVariant(
     /// <summary>True for the four torch.hub variants.</summary>
     public bool IsOfficial => Official.Any(v => v.Name == Name);
 
+    /// <summary>
+    /// This configuration's stage planes: <see cref="StagePlanes"/> for the official variants; a reduced configuration
+    /// may be narrower (its checkpoint then stays small enough to commit as a test fixture without sharing storage).
+    /// </summary>
+    public IReadOnlyList<int> Planes { get; init; } = StagePlanes;
+
     /// <summary>Channels leaving the deep stem (and entering layer1).</summary>
     public int StemOutputChannels => StemWidth * 2;
 
     /// <summary>
     /// A reduced configuration for tests: same block types (split attention, avd, avg-down, deep stem),
-    /// fewer blocks and optionally a narrower stem and smaller crop.
+    /// fewer blocks and optionally a narrower stem, narrower stages (<paramref name="planes"/>, even numbers) and a
+    /// smaller crop.
     /// </summary>
-    public static ResNeStVariant Reduced(IReadOnlyList<int> blocksPerStage, int stemWidth = 16, int cropSize = 64)
+    public static ResNeStVariant Reduced(IReadOnlyList<int> blocksPerStage, int stemWidth = 16, int cropSize = 64, IReadOnlyList<int>? planes = null)
     {
         ArgumentNullException.ThrowIfNull(blocksPerStage);
         if (blocksPerStage.Count != 4 || blocksPerStage.Any(b => b < 1))
@@ -57,7 +64,21 @@ public sealed record ResNeStVariant(
 
         ArgumentOutOfRangeException.ThrowIfLessThan(stemWidth, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(cropSize, 32);
-        return new($"resnest-reduced-{string.Join('-', blocksPerStage)}-w{stemWidth}", blocksPerStage, stemWidth, cropSize, null);
+        if (planes is null || planes.SequenceEqual(StagePlanes))
+        {
+            return new($"resnest-reduced-{string.Join('-', blocksPerStage)}-w{stemWidth}", blocksPerStage, stemWidth, cropSize, null);
+        }
+
+        // Each stage's 3x3 convolution splits its planes into Radix groups.
+        if (planes.Count != 4 || planes.Any(p => p < Radix || p % Radix != 0))
+        {
+            throw new ArgumentException($"A ResNeSt has four stages of planes, each a positive multiple of {Radix}.", nameof(planes));
+        }
+
+        return new($"resnest-reduced-{string.Join('-', blocksPerStage)}-w{stemWidth}-p{string.Join('-', planes)}", blocksPerStage, stemWidth, cropSize, null)
+        {
+            Planes = [.. planes],
+        };
     }
 
     /// <summary>Finds an official variant by its torch.hub name (case-insensitive).</summary>
@@ -71,7 +92,7 @@ public sealed record ResNeStVariant(
 
     public bool Equals(ResNeStVariant? other) =>
         other is not null && Name == other.Name && StemWidth == other.StemWidth && CropSize == other.CropSize
-        && BlocksPerStage.SequenceEqual(other.BlocksPerStage) && PublishedTop1 == other.PublishedTop1;
+        && BlocksPerStage.SequenceEqual(other.BlocksPerStage) && Planes.SequenceEqual(other.Planes) && PublishedTop1 == other.PublishedTop1;
 
     public override int GetHashCode() => HashCode.Combine(Name, StemWidth, CropSize);
 }

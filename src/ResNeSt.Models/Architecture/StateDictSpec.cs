@@ -74,7 +74,7 @@ public sealed class StateDictSpec
         const int r = ResNeStVariant.Radix;
         for (int stage = 0; stage < 4; stage++)
         {
-            int planes = ResNeStVariant.StagePlanes[stage];
+            int planes = variant.Planes[stage];
             int groupWidth = planes * ResNeStVariant.BottleneckWidth / 64 * ResNeStVariant.Cardinality;
             int outChannels = planes * ResNeStVariant.Expansion;
             int inter = ResNeStVariant.AttentionInterChannels(groupWidth);

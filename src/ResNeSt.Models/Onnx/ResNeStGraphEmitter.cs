@@ -40,7 +40,7 @@ internal sealed class ResNeStGraphEmitter(StateDict weights, OnnxBuildOptions op
         int done = 0;
         for (int stage = 0; stage < 4; stage++)
         {
-            int planes = ResNeStVariant.StagePlanes[stage];
+            int planes = variant.Planes[stage];
             for (int block = 0; block < variant.BlocksPerStage[stage]; block++)
             {
                 int stride = block == 0 ? ResNeStVariant.StageStrides[stage] : 1;

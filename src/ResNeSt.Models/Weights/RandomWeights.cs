@@ -81,7 +81,7 @@ public static class RandomWeights
             }
         }
 
-        int features = ResNeStVariant.StagePlanes[^1] * ResNeStVariant.Expansion;
+        int features = variant.Planes[^1] * ResNeStVariant.Expansion;
         return new InitPlan(bn, TargetLogitSpread / Math.Sqrt(features * stream));
     }
 

@@ -1,7 +1,7 @@
 namespace ResNeSt.Pipeline.Blobs;
 
 /// <summary>
-/// Blob names and name prefixes that come from callers (the results route, batch requests, queue messages). The
+/// Blob names and name prefixes that come from callers (batch requests, queue messages). The
 /// container is always the configured images container — no input selects a container, an account or a URL — and a
 /// name must not look like anything else: no path traversal (<c>..</c> or <c>.</c> segments, also percent-encoded,
 /// also double-encoded), no backslashes, no leading slash, no absolute URL, no control characters.
@@ -65,6 +65,20 @@ public static class BlobNameRules
 
         return "is percent-encoded too many times";
     }
+
+    /// <summary>
+    /// Null when <paramref name="name"/> can be the name of a stored blob: present, not empty, at most
+    /// <see cref="MaxLength"/> characters. Nothing else is asked of a name that is only looked up as a key (the results
+    /// table escapes every character its keys forbid, and no lookup can leave the table), so any blob the trigger
+    /// classified can be asked for by name; where a name becomes a request URL, <see cref="BlobAddress"/> checks it.
+    /// </summary>
+    public static string? CheckStored(string? name) => name switch
+    {
+        null => "is missing",
+        { Length: 0 } => "is empty",
+        { Length: > MaxLength } => $"is longer than {MaxLength} characters",
+        _ => null,
+    };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the problem.</summary>
     public static void Validate(string? value, string parameterName, bool isPrefix = false)

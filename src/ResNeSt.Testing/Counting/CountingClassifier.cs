@@ -25,5 +25,11 @@ public sealed class CountingClassifier(IImageClassifier inner) : IImageClassifie
         return inner.ClassifyAsync(encodedImage, cancellationToken);
     }
 
+    public Task<ClassificationResult> ClassifyIfRoomAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _calls);
+        return inner.ClassifyIfRoomAsync(encodedImage, cancellationToken);
+    }
+
     public ValueTask DisposeAsync() => ClassifierLifetime.DisposeAsync(inner);
 }

@@ -112,6 +112,27 @@ public sealed class ExportAndInspectTests : IDisposable
     }
 
     [Fact]
+    public async Task A_checkpoint_of_stride_0_views_fails_with_one_error_line_before_materialising()
+    {
+        // resnest50's names and shapes, every tensor a stride-0 view of one stored float: a few KB that the spec check
+        // passes and that used to be exported as a model of 25.6 million equal weights.
+        var spec = ResNeSt.Models.Architecture.StateDictSpec.For(ResNeSt.Models.Architecture.ResNeStVariant.ResNeSt50);
+        var pickle = ResNeSt.TestSupport.HandMadeCheckpoints.StateDictPickle(
+            1, spec.Entries.Select(e => (e.Key, e.Shape, (IReadOnlyList<int>)e.Shape.Select(_ => 0).ToArray(), 0)));
+        var checkpoint = Path.Combine(_folder, "stride0.pth");
+        await File.WriteAllBytesAsync(checkpoint, ResNeSt.TestSupport.HandMadeCheckpoints.Zip(pickle, new Dictionary<string, byte[]> { ["0"] = new byte[4] }));
+        var outputPath = Path.Combine(_folder, "out.onnx");
+
+        var run = await CliRun.InvokeAsync("export", "--variant", "resnest50", "--checkpoint", checkpoint, "-o", outputPath);
+
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines, l => l.StartsWith("resnest export: ", StringComparison.Ordinal));
+        Assert.Contains("has a stride of 0", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(run.ErrorLines, l => l.Contains("Exception", StringComparison.Ordinal));
+        Assert.False(File.Exists(outputPath));
+    }
+
+    [Fact]
     public async Task A_checkpoint_of_another_network_is_refused_naming_the_keys()
     {
         // A real PyTorch checkpoint (tools/make-checkpoint-fixtures.py) of a reduced ResNeSt: not resnest50's state_dict.

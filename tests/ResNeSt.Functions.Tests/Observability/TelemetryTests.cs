@@ -22,7 +22,7 @@ namespace ResNeSt.Functions.Tests.Observability;
 [Collection(AzuriteFixture.Collection)]
 public sealed class TelemetryTests(AzuriteFixture azurite)
 {
-    private sealed record CapturedLog(int EventId, string Category, string? Message, IReadOnlyDictionary<string, object?> Scopes);
+    private sealed record CapturedLog(int EventId, string Category, string? Message, IReadOnlyDictionary<string, object?> Scopes, string Attributes = "");
 
     /// <summary>Copies what the test needs out of each log record at export time (records are pooled and reused).</summary>
     private sealed class LogCapture : BaseProcessor<LogRecord>
@@ -41,7 +41,7 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
             }, scopes);
             lock (Logs)
             {
-                Logs.Add(new CapturedLog(data.EventId.Id, data.CategoryName ?? "", data.FormattedMessage, scopes));
+                Logs.Add(new CapturedLog(data.EventId.Id, data.CategoryName ?? "", data.FormattedMessage, scopes, string.Join(' ', (data.Attributes ?? []).Select(a => $"{a.Key}={a.Value}"))));
             }
         }
     }
@@ -109,6 +109,43 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         {
             Assert.Contains(app.Logs.Logs, l => l.Category == "ResNeSt.Pipeline.ModelLoading.ModelRuntime" && l.Message!.Contains("Model load failed", StringComparison.Ordinal));
         }
+    }
+
+    [Fact]
+    public async Task A_key_in_a_request_URL_is_redacted_from_exported_log_records_and_spans()
+    {
+        await using var app = await StartAsync();
+        const string key = "Zm9vYmFyLWtleS0xMjM0NTY3ODkwLWFiY2RlZg==";
+
+        // What the worker's ASP.NET Core logs for every request the host forwards (the real host test found it exported).
+        var logger = app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
+#pragma warning disable CA1848, CA1873, CA2254 // the exact call ASP.NET Core makes, not one of ours
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(
+            logger,
+            "Request starting {Protocol} {Method} {Scheme}://{Host}{PathBase}{Path}{QueryString} - {ContentType} {ContentLength}",
+            "HTTP/1.1", "GET", "http", "localhost:7071", "", "/api/results/a.jpg", new Microsoft.AspNetCore.Http.QueryString("?blob=a&code=" + key), null, null);
+#pragma warning restore CA1848, CA1873, CA2254
+
+        // And a span carrying the URL the ways HTTP instrumentation does.
+        using (var source = new ActivitySource(PipelineTelemetry.SourceNames[0]))
+        using (var span = source.StartActivity("GET /api/results?code=" + key))
+        {
+            Assert.NotNull(span);
+            span.SetTag("url.full", "http://localhost:7071/api/results?blob=a&code=" + key);
+            span.SetTag("url.query", "code=" + key + "&blob=a");
+            span.SetTag("http.target", "/api/results/a.jpg?code=" + key);
+        }
+
+        app.Flush();
+        var log = Assert.Single(app.Logs.Logs, l => l.Category == "Microsoft.AspNetCore.Hosting.Diagnostics");
+        Assert.Contains("?blob=a&code=[redacted]", log.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, log.Message + log.Attributes, StringComparison.Ordinal);
+        Assert.Contains("QueryString=?blob=a&code=[redacted]", log.Attributes, StringComparison.Ordinal);
+        var exported = Assert.Single(app.Spans, s => s.DisplayName.StartsWith("GET /api/results", StringComparison.Ordinal));
+        Assert.Equal("GET /api/results?code=[redacted]", exported.DisplayName);
+        Assert.Equal("http://localhost:7071/api/results?blob=a&code=[redacted]", exported.GetTagItem("url.full"));
+        Assert.Equal("code=[redacted]&blob=a", exported.GetTagItem("url.query"));
+        Assert.Equal("/api/results/a.jpg?code=[redacted]", exported.GetTagItem("http.target"));
     }
 
     private static async Task<string> UploadAndTriggerAsync(App app, string name, byte[] content, string invocationId)

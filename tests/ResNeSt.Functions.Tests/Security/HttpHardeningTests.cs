@@ -21,6 +21,14 @@ public sealed class HttpHardeningTests(AzuriteFixture azurite)
 {
     private static T Function<T>(PipelineHarness harness) where T : class => ActivatorUtilities.CreateInstance<T>(harness.Services);
 
+    /// <summary>The thumbnail function with the encoder the app registers (the pipeline harness does not).</summary>
+    private static ThumbnailsApi Thumbnails(PipelineHarness harness)
+    {
+        var options = harness.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ResNeSt.Pipeline.Configuration.PipelineOptions>>().Value;
+        var encoder = new ResNeSt.Inference.Imaging.ThumbnailEncoder(EngineClassifier.UploadLimits(options.MaxImageBytes, options.DecodeTimeout));
+        return ActivatorUtilities.CreateInstance<ThumbnailsApi>(harness.Services, encoder);
+    }
+
     /// <summary>A body that must not be read at all: the request is to be refused from its headers.</summary>
     private sealed class UnreadableStream : Stream
     {
@@ -128,6 +136,65 @@ public sealed class HttpHardeningTests(AzuriteFixture azurite)
 
         Assert.Equal(10, body.Length);
         Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated for a 10-byte body");
+    }
+
+    [Theory]
+    [InlineData(nameof(ClassifyApi))]
+    [InlineData(nameof(UploadsApi))]
+    public async Task A_function_holds_what_arrived_not_what_the_client_declared(string function)
+    {
+        // The same slow client at the function: 19 MB declared, 10 bytes sent (refused as not an image after reading).
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        await harness.Model.GetClassifierAsync(default); // loaded before the measurement
+        var request = Request("POST", new MemoryStream(new byte[10]), "image/jpeg", 19_000_000);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var pending = function == nameof(ClassifyApi)
+            ? Function<ClassifyApi>(harness).PostAsync(request, default)
+            : Function<UploadsApi>(harness).PostAsync(request, default);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before; // the body is read before the first real await
+        var response = await (await pending).ExecuteAsync();
+
+        Assert.Equal(415, response.Status);
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated for a 10-byte body");
+    }
+
+    [Fact]
+    public async Task Classify_answers_503_busy_with_Retry_After_when_the_inference_queue_is_full_instead_of_waiting()
+    {
+        // One place in the queue, held by an image whose slot writer waits for the test.
+        await using var harness = await PipelineHarness.StartAsync(azurite, new Dictionary<string, string?> { ["Inference:MaxBatchSize"] = "1", ["Inference:QueueCapacity"] = "1" });
+        var counting = (ResNeSt.Testing.Counting.CountingClassifier)await harness.Model.GetClassifierAsync(default);
+        var batcher = ((ResNeSt.Inference.Classification.ResNeStClassifier)counting.Inner).Batcher;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = Task.Run(() => batcher.SubmitAsync(0, (in int _, Span<float> _) =>
+        {
+            entered.Set();
+            release.Wait();
+            return 0;
+        }));
+        Assert.True(entered.Wait(TimeSpan.FromSeconds(30)));
+        try
+        {
+            // The old code waited for room until the function timeout; this token stands in for it.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var request = HttpTest.Post(TestImages.Sample("camera.png"), "image/png");
+            var result = await Function<ClassifyApi>(harness).PostAsync(request, timeout.Token);
+            var problem = Assert.IsType<ProblemResult>(result);
+            Assert.Equal((503, "busy", 1), (problem.StatusCode, problem.Problem.Code, problem.RetryAfterSeconds));
+            var context = new DefaultHttpContext { Response = { Body = new MemoryStream() } };
+            await problem.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
+            Assert.Equal("1", context.Response.Headers.RetryAfter.ToString());
+        }
+        finally
+        {
+            release.Set();
+            await holder;
+        }
+
+        // Room again: the same request is classified.
+        var classified = await (await Function<ClassifyApi>(harness).PostAsync(HttpTest.Post(TestImages.Sample("camera.png"), "image/png"), default)).ExecuteAsync();
+        Assert.Equal(200, classified.Status);
     }
 
     [Fact]
@@ -240,23 +307,105 @@ public sealed class HttpHardeningTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Results_and_batch_functions_refuse_every_traversal_name()
+    public async Task Results_look_up_any_name_while_tags_thumbnails_and_batches_refuse_what_would_leave_the_container()
     {
         await using var harness = await PipelineHarness.StartAsync(azurite);
+        // What a traversal from the images container would reach.
+        var models = new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("models");
+        await models.CreateIfNotExistsAsync();
+        await models.GetBlobClient("resnest50.onnx").UploadAsync(new BinaryData(TestImages.Sample("camera.png")), overwrite: true);
+
         foreach (string name in TraversalNames())
         {
+            // A results lookup is a table key: no name leaves the table, so every one is simply not found.
             var get = await (await Function<ResultsApi>(harness).GetAsync(HttpTest.Get(), name, default)).ExecuteAsync();
-            Assert.Equal((400, "invalid_blob_name"), (get.Status, get.Root.GetProperty("code").GetString()));
+            Assert.Equal((404, "not_found"), (get.Status, get.Root.GetProperty("code").GetString()));
+            var byQuery = await (await Function<ResultsApi>(harness).ListAsync(HttpTest.Get("?blob=" + Uri.EscapeDataString(name)), default)).ExecuteAsync();
+            Assert.Equal((404, "not_found"), (byQuery.Status, byQuery.Root.GetProperty("code").GetString()));
+
+            // Tags and thumbnails put the name in a storage URL: a '.' or '..' segment, or a leading '/', does not come
+            // back from the URL as the same name and is refused; anything else is escaped and addresses a (missing) blob
+            // of that very name. Never the models container's blob.
+            bool refused = name.StartsWith('/') || name.Split('/').Any(segment => segment is "." or "..");
+            var tags = await (await Function<TagsApi>(harness).GetAsync(HttpTest.Get(), name, default)).ExecuteAsync();
+            var thumbnail = await (await Thumbnails(harness).GetAsync(HttpTest.Get(), name, default)).ExecuteAsync();
+            foreach (var response in new[] { tags, thumbnail })
+            {
+                Assert.True(
+                    refused ? (response.Status, response.Root.GetProperty("code").GetString()) == (400, "invalid_blob_name") : (response.Status, response.Root.GetProperty("code").GetString()) == (404, "not_found"),
+                    $"{System.Text.Json.JsonSerializer.Serialize(name)}: {response.Status} {response.Body}");
+            }
 
             var json = System.Text.Json.JsonSerializer.Serialize(new ResNeSt.Pipeline.Serialization.BatchRequest(name), ResNeSt.Pipeline.Serialization.PipelineJsonContext.Default.BatchRequest);
             var start = await (await Function<BatchesApi>(harness).StartAsync(Json(json), default)).ExecuteAsync();
             Assert.Equal((400, "invalid_prefix"), (start.Status, start.Root.GetProperty("code").GetString()));
         }
 
-        // Nothing was started, nothing was looked up under another container.
+        // Nothing was started.
         await foreach (var _ in harness.Storage.BatchJobs.QueryAsync<Azure.Data.Tables.TableEntity>())
         {
             Assert.Fail("A refused prefix must not create a job.");
+        }
+    }
+
+    [Fact]
+    public async Task A_name_is_given_in_the_path_or_the_query_once_never_both()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        var results = Function<ResultsApi>(harness);
+        var both = await (await results.GetAsync(HttpTest.Get("?blob=a.jpg"), "a.jpg", default)).ExecuteAsync();
+        Assert.Equal((400, "invalid_query"), (both.Status, both.Root.GetProperty("code").GetString()));
+        var twice = await (await results.ListAsync(HttpTest.Get("?blob=a.jpg&blob=b.jpg"), default)).ExecuteAsync();
+        Assert.Equal((400, "invalid_query"), (twice.Status, twice.Root.GetProperty("code").GetString()));
+        var mixed = await (await results.ListAsync(HttpTest.Get("?blob=a.jpg&label=tabby"), default)).ExecuteAsync();
+        Assert.Equal((400, "invalid_query"), (mixed.Status, mixed.Root.GetProperty("code").GetString()));
+        var empty = await (await results.ListAsync(HttpTest.Get("?blob="), default)).ExecuteAsync();
+        Assert.Equal((400, "invalid_blob_name"), (empty.Status, empty.Root.GetProperty("code").GetString()));
+        var tooLong = await (await results.ListAsync(HttpTest.Get("?blob=" + new string('a', 1025)), default)).ExecuteAsync();
+        Assert.Equal((400, "invalid_blob_name"), (tooLong.Status, tooLong.Root.GetProperty("code").GetString()));
+        var tags = await (await Function<TagsApi>(harness).GetAsync(HttpTest.Get("?blob=a.jpg&raw=1"), null, default)).ExecuteAsync();
+        Assert.Equal((400, "invalid_query"), (tags.Status, tags.Root.GetProperty("code").GetString()));
+    }
+
+    /// <summary>Names Azure allows and the trigger stores (UploadTests in the host uploads these and more); BlobNameRules.Check refuses each.</summary>
+    public static TheoryData<string> StoredOddNames() =>
+    [
+        "odd/back\\slash.png",
+        "odd\\windows\\path.png",
+        "odd/tab\there.png",
+        "odd/new\nline.png",
+        "odd/bell\u0007and\u007fdelete.png",
+        "odd/line\u2028separator.png",
+        "c:/odd/drive.png",
+        "C:\\odd\\drive.png",
+        "odd/%2e%2e/dots.png",
+        "odd/%252e%252e/twice.png",
+        "https:odd-lookalike.png",
+    ];
+
+    [Fact]
+    public async Task A_stored_odd_name_addresses_its_own_blob_in_a_storage_URL_and_is_found_by_every_route()
+    {
+        await using var harness = await PipelineHarness.StartAsync(azurite);
+        foreach (string name in StoredOddNames())
+        {
+            var shown = System.Text.Json.JsonSerializer.Serialize(name);
+            Assert.NotNull(BlobNameRules.Check(name)); // what the routes used to apply
+            Assert.Null(BlobNameRules.CheckStored(name));
+            Assert.Null(BlobAddress.Check(harness.Images, name));
+            var blob = await harness.UploadAsync(name, TestImages.Sample("camera.png"));
+            Assert.Equal(name, blob.Name);
+            Assert.Equal(ResNeSt.Pipeline.Processing.OutcomeKind.Succeeded, (await harness.Pipeline.ProcessAsync(blob, "inv-odd", default)).Kind);
+
+            var escaped = Uri.EscapeDataString(name);
+            var byQuery = await (await Function<ResultsApi>(harness).ListAsync(HttpTest.Get("?blob=" + escaped), default)).ExecuteAsync();
+            Assert.True((200, name) == (byQuery.Status, byQuery.Root.GetProperty("name").GetString()), $"{shown}: {byQuery.Body}");
+            var byRoute = await (await Function<ResultsApi>(harness).GetAsync(HttpTest.Get(), name, default)).ExecuteAsync();
+            Assert.True((200, name) == (byRoute.Status, byRoute.Root.GetProperty("name").GetString()), $"{shown}: {byRoute.Body}");
+            var tags = await (await Function<TagsApi>(harness).GetAsync(HttpTest.Get("?blob=" + escaped), null, default)).ExecuteAsync();
+            Assert.True((200, name) == (tags.Status, tags.Root.GetProperty("name").GetString()), $"{shown}: {tags.Body}");
+            var thumbnail = await (await Thumbnails(harness).GetAsync(HttpTest.Get("?size=64&blob=" + escaped), null, default)).ExecuteAsync();
+            Assert.True((200, "image/jpeg") == (thumbnail.Status, thumbnail.ContentType), $"{shown}: {thumbnail.Status} {thumbnail.Body}");
         }
     }
 

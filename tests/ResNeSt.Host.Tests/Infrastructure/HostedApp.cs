@@ -145,7 +145,8 @@ internal sealed class HostedApp : IAsyncDisposable
                     ["contentLength"] = properties?.ContentLength ?? 0,
                     ["blobType"] = "BlockBlob",
                     ["eTag"] = properties?.ETag.ToString() ?? "0x0",
-                    ["url"] = blob.Uri.ToString(),
+                    // Escaped, as Event Grid sends it (Uri.ToString() would unescape parts of a name such as %5C).
+                    ["url"] = blob.Uri.AbsoluteUri,
                     ["sequencer"] = "0000000000000000000000000000000000000000000000000",
                 },
             });
@@ -163,10 +164,13 @@ internal sealed class HostedApp : IAsyncDisposable
     public static string WebhookPath(string? key) =>
         "runtime/webhooks/blobs?functionName=Host.Functions.ClassifyUploadedImage" + (key is null ? "" : "&code=" + Uri.EscapeDataString(key));
 
-    /// <summary>GET /api/results/{name}: the stored result's JSON, or null while it answers 404.</summary>
-    public async Task<JsonObject?> ResultAsync(string name)
+    /// <summary>
+    /// GET /api/results/{name} (or, <paramref name="byQuery"/>, GET /api/results?blob=name): the stored result's JSON,
+    /// or null while it answers 404.
+    /// </summary>
+    public async Task<JsonObject?> ResultAsync(string name, bool byQuery = false)
     {
-        using var response = await SendAsync(HttpMethod.Get, "api/results/" + EscapePath(name));
+        using var response = await SendAsync(HttpMethod.Get, byQuery ? "api/results?blob=" + Uri.EscapeDataString(name) : "api/results/" + EscapePath(name));
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
             return null;
@@ -177,14 +181,14 @@ internal sealed class HostedApp : IAsyncDisposable
     }
 
     /// <summary>Polls until the result of <paramref name="name"/> satisfies <paramref name="done"/> (default: a final status).</summary>
-    public async Task<JsonObject> WaitForResultAsync(string name, TimeSpan timeout, Func<JsonObject, bool>? done = null)
+    public async Task<JsonObject> WaitForResultAsync(string name, TimeSpan timeout, Func<JsonObject, bool>? done = null, bool byQuery = false)
     {
         done ??= r => (string?)r["status"] is "succeeded" or "failed";
         var deadline = DateTimeOffset.UtcNow + timeout;
         JsonObject? last = null;
         while (DateTimeOffset.UtcNow < deadline)
         {
-            last = await ResultAsync(name);
+            last = await ResultAsync(name, byQuery);
             if (last is not null && done(last))
             {
                 return last;

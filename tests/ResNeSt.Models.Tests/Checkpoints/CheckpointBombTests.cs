@@ -1,13 +1,13 @@
 using System.Text;
 using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
-using static ResNeSt.Models.Tests.Checkpoints.HandMadeCheckpoints;
+using static ResNeSt.TestSupport.HandMadeCheckpoints;
 
 namespace ResNeSt.Models.Tests.Checkpoints;
 
 /// <summary>
-/// Checkpoints that are small on disk but ask the reader for gigabytes: views of stride 0, many views of one storage,
-/// memo and opcode floods. Each is refused with one line before anything large is allocated.
+/// Checkpoints that are small on disk but ask the reader for gigabytes: views of stride 0, overlapping strides, many
+/// views of one storage, memo and opcode floods. Each is refused with one line before anything large is allocated.
 /// </summary>
 public sealed class CheckpointBombTests : IDisposable
 {
@@ -30,7 +30,68 @@ public sealed class CheckpointBombTests : IDisposable
 
         var error = await ReadAsync(bytes);
 
-        Assert.Contains("would materialise 268435456 values from 1 stored elements", error.Message, StringComparison.Ordinal);
+        Assert.Contains("tensor 'w' [16384, 16384] with stride [0, 0] has a stride of 0", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20);
+    }
+
+    [Fact]
+    public async Task A_view_with_overlapping_strides_is_refused_before_it_is_materialised()
+    {
+        // 185 KB of storage (46341 floats) viewed as 46340×46340 with strides (1, 1): 8.6 GB of float32.
+        var bytes = Zip(OneTensorPickle(46341, SizeAndStride(46340, 46340, 1, 1)), new Dictionary<string, byte[]> { ["0"] = new byte[46341 * 4] });
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = await ReadAsync(bytes);
+
+        Assert.Contains("has overlapping strides", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20);
+    }
+
+    [Fact]
+    public async Task Small_overlaps_are_refused_too_not_only_large_ones()
+    {
+        // Within any size bound, still not what a state_dict holds: a 2×3 view of stride (1, 1) of 4 elements; a broadcast
+        // row (torch.tensor([1., 2., 4.]).expand(2, 3)); the even and the odd elements of one storage as two tensors.
+        Assert.Contains("has overlapping strides", (await ReadAsync(Zip(StateDictPickle(4, [("w", [2, 3], [1, 1], 0)]), Storage(4)))).Message, StringComparison.Ordinal);
+        Assert.Contains("has a stride of 0", (await ReadAsync(Zip(StateDictPickle(3, [("w", [2, 3], [0, 1], 0)]), Storage(3)))).Message, StringComparison.Ordinal);
+        var interleaved = await ReadAsync(Zip(StateDictPickle(8, [("even", [4], [2], 0), ("odd", [4], [2], 1)]), Storage(8)));
+        Assert.Contains("tensors 'even' (elements 0-6) and 'odd' (elements 1-7) read the same elements of storage '0'", interleaved.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Views_of_one_storage_at_disjoint_offsets_are_read_whatever_their_strides()
+    {
+        // A flat buffer holding three tensors: one contiguous, one transposed, one every other element; and a dimension of
+        // size 1 whose stride PyTorch leaves arbitrary (0 here).
+        var values = Enumerable.Range(0, 20).Select(i => (float)i).ToArray();
+        var pickle = StateDictPickle(20, [("a", [2, 3], [3, 1], 0), ("b", [3, 2], [1, 3], 6), ("c", [3], [2], 12), ("d", [1, 2], [0, 1], 18)]);
+        string path = Path.Combine(_folder, "flat.pth");
+        await File.WriteAllBytesAsync(path, Zip(pickle, new Dictionary<string, byte[]> { ["0"] = values.SelectMany(BitConverter.GetBytes).ToArray() }));
+
+        var tensors = (await TorchCheckpointReader.ReadAsync(path)).Tensors;
+
+        Assert.Equal([0f, 1, 2, 3, 4, 5], tensors["a"].Data);
+        Assert.Equal([6f, 9, 7, 10, 8, 11], tensors["b"].Data);
+        Assert.Equal([12f, 14, 16], tensors["c"].Data);
+        Assert.Equal([18f, 19], tensors["d"].Data);
+    }
+
+    [Fact]
+    public async Task A_state_dict_of_the_right_names_and_shapes_made_of_stride_0_views_is_refused()
+    {
+        // Every tensor of resnest50, each a stride-0 view of one stored float: a few KB that passes the spec's name and
+        // shape check and used to be materialised (25.6 million values, 98 MB, all equal).
+        var spec = StateDictSpec.For(ResNeStVariant.ResNeSt50);
+        var pickle = StateDictPickle(1, spec.Entries.Select(e => (e.Key, e.Shape, (IReadOnlyList<int>)e.Shape.Select(_ => 0).ToArray(), 0)));
+        string path = Path.Combine(_folder, "stride0-resnest50.pth");
+        await File.WriteAllBytesAsync(path, Zip(pickle, Storage(1)));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = await Assert.ThrowsAsync<CheckpointException>(() => TorchCheckpoint.LoadAsync(path, ResNeStVariant.ResNeSt50));
+
+        Assert.Contains("has a stride of 0", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20);
     }
@@ -50,7 +111,7 @@ public sealed class CheckpointBombTests : IDisposable
         pickle.Append("u.");
         var error = await ReadAsync(Zip(Ascii(pickle.ToString()), new Dictionary<string, byte[]> { ["0"] = new byte[65536 * 4] }));
 
-        Assert.Contains("from 65536 stored elements", error.Message, StringComparison.Ordinal);
+        Assert.Contains("read the same elements of storage '0'", error.Message, StringComparison.Ordinal);
 
         static string CultureInfo(int i) => i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -107,6 +168,8 @@ public sealed class CheckpointBombTests : IDisposable
             Assert.DoesNotContain("holds no tensors", error.Message, StringComparison.Ordinal);
         }
     }
+
+    private static Dictionary<string, byte[]> Storage(int floats) => new() { ["0"] = new byte[floats * 4] };
 
     private async Task<CheckpointException> ReadAsync(byte[] bytes)
     {

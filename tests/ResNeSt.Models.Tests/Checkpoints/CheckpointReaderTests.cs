@@ -1,5 +1,6 @@
 using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Models.Tests.Checkpoints;
 

@@ -15,7 +15,7 @@ internal static class Fixtures
 
     /// <summary>The reduced configuration the fixture network was built with, as the C# model describes it.</summary>
     public static ResNeStVariant ReducedVariant { get; } =
-        ResNeStVariant.Reduced(Reduced.BlocksPerStage, Reduced.StemWidth, Reduced.CropSize);
+        ResNeStVariant.Reduced(Reduced.BlocksPerStage, Reduced.StemWidth, Reduced.CropSize, Reduced.StagePlanes);
 
     public static float[] ReadFloat32(string name) =>
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(PathOf(name))).ToArray();
@@ -31,6 +31,7 @@ internal sealed record FeatureFixture(Dictionary<string, ExpectedTensor> Tensors
 internal sealed record ReducedFixture(
     int[] BlocksPerStage,
     int StemWidth,
+    int[] StagePlanes,
     int CropSize,
     int Batch,
     string Input,

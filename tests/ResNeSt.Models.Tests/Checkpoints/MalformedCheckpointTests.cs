@@ -1,5 +1,5 @@
 using ResNeSt.Models.Checkpoints;
-using static ResNeSt.Models.Tests.Checkpoints.HandMadeCheckpoints;
+using static ResNeSt.TestSupport.HandMadeCheckpoints;
 
 namespace ResNeSt.Models.Tests.Checkpoints;
 

@@ -28,8 +28,9 @@
     return node;
   };
 
-  // A blob name in a route: each segment escaped, the slashes kept.
-  const routeOf = (name) => name.split('/').map(encodeURIComponent).join('/');
+  // A blob name as the 'blob' query parameter: the whole name escaped. The path form (/api/results/a/b.jpg) cannot
+  // carry every name Azure allows (the host resolves '..' segments, '?' and '#' end the path); the query form can.
+  const blobQuery = (name) => `blob=${encodeURIComponent(name)}`;
   const percent = (p) => `${(p * 100).toFixed(1)}%`;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -101,7 +102,7 @@
   // ---- thumbnails: fetched with the key, shown through blob: URLs ----
   async function loadThumbnail(img, name, size) {
     try {
-      const response = await api(`/api/thumbnails/${routeOf(name)}?size=${size}`);
+      const response = await api(`/api/thumbnails?${blobQuery(name)}&size=${size}`);
       if (!response.ok) throw await problemOf(response);
       const url = URL.createObjectURL(await response.blob());
       img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
@@ -146,7 +147,7 @@
       button.dataset.label = r.top1 ? r.top1.label : '';
     };
     if (result) fill(result);
-    else json(`/api/results/${routeOf(name)}`).then(fill, (error) => top.replaceChildren(el('span', { className: 'bad' }, error.message)));
+    else json(`/api/results?${blobQuery(name)}`).then(fill, (error) => top.replaceChildren(el('span', { className: 'bad' }, error.message)));
     return el('li', {}, button);
   }
 
@@ -202,8 +203,8 @@
     const ms = (v) => (v === null || v === undefined ? null : `${v.toFixed(1)} ms`);
     try {
       const [result, tags] = await Promise.all([
-        json(`/api/results/${routeOf(name)}`),
-        json(`/api/tags/${routeOf(name)}`),
+        json(`/api/results?${blobQuery(name)}`),
+        json(`/api/tags?${blobQuery(name)}`),
       ]);
       $('#detail-top5').replaceWith(Object.assign(bars(result.predictions || []), { id: 'detail-top5' }));
       const m = result.model || {};
@@ -288,7 +289,7 @@
       await sleep(POLL_MS);
       let response;
       try {
-        response = await api(`/api/results/${routeOf(name)}`);
+        response = await api(`/api/results?${blobQuery(name)}`);
       } catch (error) {
         set('failed', error.message);
         return;

@@ -1,10 +1,10 @@
 using System.IO.Compression;
 using System.Text;
 
-namespace ResNeSt.Models.Tests.Checkpoints;
+namespace ResNeSt.TestSupport;
 
 /// <summary>Checkpoint bytes written by hand, for cases PyTorch itself would never produce.</summary>
-internal static class HandMadeCheckpoints
+public static class HandMadeCheckpoints
 {
     public static byte[] Ascii(string text) => Encoding.Latin1.GetBytes(text);
 
@@ -13,6 +13,29 @@ internal static class HandMadeCheckpoints
     public static byte[] OneTensorPickle(int storageSize, string sizeAndStride) => Ascii(
         "\u0080\u0002}X\u0001\0\0\0wctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\00X\u0003\0\0\0cpuJ" +
         Encoding.Latin1.GetString(BitConverter.GetBytes(storageSize)) + "tQK\0" + sizeAndStride + "\u0089ccollections\nOrderedDict\n)RtRs.");
+
+    /// <summary>
+    /// A zip-format data.pkl of a state_dict in which every tensor is a view of the one float32 storage '0' of
+    /// <paramref name="storageSize"/> elements, with its own shape, strides and offset.
+    /// </summary>
+    public static byte[] StateDictPickle(int storageSize, IEnumerable<(string Key, IReadOnlyList<int> Shape, IReadOnlyList<int> Strides, int Offset)> tensors)
+    {
+        var pickle = new StringBuilder("\u0080\u0002}(");
+        foreach (var (key, shape, strides, offset) in tensors)
+        {
+            pickle.Append('X').Append(Int(Encoding.Latin1.GetByteCount(key))).Append(key)
+                .Append("ctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\00X\u0003\0\0\0cpuJ")
+                .Append(Int(storageSize)).Append("tQJ").Append(Int(offset))
+                .Append(Tuple(shape)).Append(Tuple(strides))
+                .Append("\u0089ccollections\nOrderedDict\n)RtR");
+        }
+
+        return Ascii(pickle.Append("u.").ToString());
+
+        static string Tuple(IReadOnlyList<int> values) => "(" + string.Concat(values.Select(v => "J" + Int(v))) + "t";
+    }
+
+    private static string Int(int value) => Encoding.Latin1.GetString(BitConverter.GetBytes(value));
 
     /// <summary>The legacy format's magic number, protocol version and system information pickles.</summary>
     public static byte[] LegacyHeader() => Ascii(
