@@ -96,7 +96,13 @@ internal static class WorkerCommand
         {
             builder.Configuration.AddInMemoryCollection(overrides);
         }
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }).SetMinimumLevel(LogLevel.Warning);
+        // With scopes: the pipeline's lines about an image leave its blob, ETag and invocation id to them.
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.IncludeScopes = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        }).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("ResNeSt.Cli.Worker", LogLevel.Information);
 
         // host.json, then the host's own override mechanism (app settings AzureFunctionsJobHost__path__to__setting).

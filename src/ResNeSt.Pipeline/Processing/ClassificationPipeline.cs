@@ -51,7 +51,7 @@ public sealed class ClassificationPipeline(
         using var scope = PipelineLogScopes.Blob(logger, name, invocationId);
         try
         {
-            var outcome = await ProcessCoreAsync(blob, name, invocationId, activity, cancellationToken).ConfigureAwait(false);
+            var outcome = await ProcessCoreAsync(blob, invocationId, activity, cancellationToken).ConfigureAwait(false);
             telemetry.Record(outcome, activity);
             return outcome;
         }
@@ -89,18 +89,18 @@ public sealed class ClassificationPipeline(
         return await claims.CompleteAsync(claim.Entity, failed, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ProcessingOutcome> ProcessCoreAsync(BlobClient blob, string name, string invocationId, Activity? activity, CancellationToken cancellationToken)
+    private async Task<ProcessingOutcome> ProcessCoreAsync(BlobClient blob, string invocationId, Activity? activity, CancellationToken cancellationToken)
     {
         var blobRef = new BlobRef(blob.BlobContainerName, blob.Name);
         if (!string.Equals(blob.BlobContainerName, _options.ImagesContainer, StringComparison.Ordinal))
         {
-            PipelineLog.WrongContainer(logger, LogSanitizer.Clean(blobRef.Path), _options.ImagesContainer);
+            PipelineLog.WrongContainer(logger, LogSanitizer.Clean(blob.BlobContainerName), _options.ImagesContainer);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.WrongContainer);
         }
 
         if (await TryGetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not { } properties)
         {
-            PipelineLog.SkippedDeleted(logger, name, invocationId);
+            PipelineLog.SkippedDeleted(logger);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.Deleted);
         }
 
@@ -115,7 +115,7 @@ public sealed class ClassificationPipeline(
         var current = _inFlight.GetOrAdd(key, work);
         if (!ReferenceEquals(current, work))
         {
-            PipelineLog.JoinedInFlight(logger, name, blobRef.ETag!, invocationId);
+            PipelineLog.JoinedInFlight(logger);
             var shared = await current.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.DuplicateInFlight, shared.Result);
         }
@@ -133,7 +133,6 @@ public sealed class ClassificationPipeline(
     private async Task<ProcessingOutcome> ProcessVersionAsync(
         BlobClient blob, BlobRef blobRef, BlobProperties properties, string invocationId, CancellationToken cancellationToken)
     {
-        var name = LogSanitizer.Clean(blob.Name);
         var etag = blobRef.ETag!;
         var claimId = string.IsNullOrEmpty(invocationId) ? Guid.NewGuid().ToString("N") : invocationId;
 
@@ -145,20 +144,20 @@ public sealed class ClassificationPipeline(
         switch (claim.Status)
         {
             case ClaimStatus.AlreadyDone:
-                PipelineLog.SkippedAlreadyDone(logger, name, etag, invocationId, claim.Entity.Status);
+                PipelineLog.SkippedAlreadyDone(logger, claim.Entity.Status);
                 await RepairAsync(blob, etag, properties, claim.Entity, cancellationToken).ConfigureAwait(false);
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, claim.Entity);
             case ClaimStatus.Superseded:
-                PipelineLog.SkippedSuperseded(logger, name, etag, invocationId);
+                PipelineLog.SkippedSuperseded(logger);
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.Superseded, claim.Entity);
             case ClaimStatus.HeldElsewhere:
-                PipelineLog.HeldElsewhere(logger, name, etag, invocationId, claim.Entity.ClaimId ?? "?");
+                PipelineLog.HeldElsewhere(logger, claim.Entity.ClaimId ?? "?");
                 throw new BlobBusyException($"{blobRef} is being classified by invocation {claim.Entity.ClaimId}.");
         }
 
         try
         {
-            var result = await ClassifyAsync(classifier, blob, blobRef, properties, invocationId, cancellationToken).ConfigureAwait(false);
+            var result = await ClassifyAsync(classifier, blob, blobRef, properties, cancellationToken).ConfigureAwait(false);
             if (result.Entity is null)
             {
                 await claims.ReleaseAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
@@ -191,7 +190,7 @@ public sealed class ClassificationPipeline(
         }
         catch (Exception ex)
         {
-            PipelineLog.TransientFailure(logger, ex, name, etag, invocationId);
+            PipelineLog.TransientFailure(logger, ex);
             try
             {
                 // Best effort, even when cancelled: a held claim would make the retry wait for it to expire.
@@ -222,9 +221,8 @@ public sealed class ClassificationPipeline(
 
     /// <summary>Downloads and classifies the claimed version: a succeeded or failed result, or a skip when the blob changed or vanished.</summary>
     private async Task<ClassifyResult> ClassifyAsync(
-        IImageClassifier classifier, BlobClient blob, BlobRef blobRef, BlobProperties properties, string invocationId, CancellationToken cancellationToken)
+        IImageClassifier classifier, BlobClient blob, BlobRef blobRef, BlobProperties properties, CancellationToken cancellationToken)
     {
-        var name = LogSanitizer.Clean(blob.Name);
         var etag = blobRef.ETag!;
         var started = Stopwatch.GetTimestamp();
         long length = properties.ContentLength;
@@ -257,11 +255,11 @@ public sealed class ClassificationPipeline(
                 {
                     if (ex.Status == 404)
                     {
-                        PipelineLog.SkippedDeleted(logger, name, invocationId);
+                        PipelineLog.SkippedDeleted(logger);
                         return new ClassifyResult(null, SkipReasons.Deleted);
                     }
 
-                    PipelineLog.SkippedChanged(logger, name, etag, invocationId);
+                    PipelineLog.SkippedChanged(logger);
                     return new ClassifyResult(null, SkipReasons.Changed);
                 }
             }
@@ -280,7 +278,7 @@ public sealed class ClassificationPipeline(
             telemetry.Stage(PipelineTelemetry.Stages.DecodePreprocess, classification.Timings.DecodeAndPreprocessMs);
             telemetry.Stage(PipelineTelemetry.Stages.Inference, classification.Timings.InferenceMs);
             var top1 = classification.Top1;
-            PipelineLog.Classified(logger, name, etag, invocationId, top1.Label, top1.Probability,
+            PipelineLog.Classified(logger, top1.Label, top1.Probability,
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds, downloadMs, classification.Timings.BatchSize);
             return new ClassifyResult(ResultMapping.Succeeded(NewResult(blobRef, properties), classification, model.Model?.Sha256, downloadMs), null);
         }
@@ -291,7 +289,7 @@ public sealed class ClassificationPipeline(
 
         ClassifyResult Rejected(ImageRejectedException rejected, double? downloadMs = null)
         {
-            PipelineLog.Rejected(logger, name, etag, invocationId, rejected.Code, rejected.Message);
+            PipelineLog.Rejected(logger, rejected.Code, rejected.Message);
             var failed = ResultMapping.Failed(
                 NewResult(blobRef, properties), rejected.Code, rejected.Message, downloadMs, model.Classifier?.Model.Variant, model.Model?.Sha256);
             return new ClassifyResult(failed, null);

@@ -68,7 +68,7 @@ public sealed class BlobTagger(ILogger<BlobTagger> logger)
 
             if (merged.Count + ours.Count > MaxTags)
             {
-                PipelineLog.TagsSkippedTooMany(logger, LogSanitizer.Clean(blob.Name), merged.Count);
+                PipelineLog.TagsSkippedTooMany(logger, merged.Count);
                 return false;
             }
 
@@ -82,7 +82,7 @@ public sealed class BlobTagger(ILogger<BlobTagger> logger)
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
-            PipelineLog.TagsSkippedBlobChanged(logger, LogSanitizer.Clean(blob.Name), etag, ex.Status);
+            PipelineLog.TagsSkippedBlobChanged(logger, ex.Status);
             return false;
         }
     }
