@@ -14,17 +14,19 @@ args=()
 for arg in "$@"; do
   case "$arg" in
     -h|--help|-\?)
-      echo "Usage: ./demo.sh [--random-weights] [--json] [resnest demo options]"
+      echo "Usage: ./demo.sh [--random-weights] [--json] [resnest-dev demo options]"
       sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
-      echo "Other options are passed to 'resnest demo' (see: dotnet src/ResNeSt.Cli/bin/Release/net10.0/resnest.dll demo --help)."
+      echo "Other options are passed to 'resnest-dev demo' (see: dotnet tools/ResNeSt.DevTool/bin/Release/net10.0/resnest-dev.dll demo --help)."
       exit 0 ;;
     --random-weights) random=1 ;;
     *) args+=("$arg") ;;
   esac
 done
 [ -x node_modules/.bin/azurite ] || npm ci --no-audit --no-fund --loglevel=error >&2
-dotnet build src/ResNeSt.Cli -c Release --nologo -v quiet -clp:ErrorsOnly >&2
+# The dev tool (demo needs the Azurite launcher, which the shipped `resnest` does not carry) builds the CLI with it.
+dotnet build tools/ResNeSt.DevTool -c Release --nologo -v quiet -clp:ErrorsOnly >&2
 resnest=(dotnet src/ResNeSt.Cli/bin/Release/net10.0/resnest.dll)
+resnest_dev=(dotnet tools/ResNeSt.DevTool/bin/Release/net10.0/resnest-dev.dll)
 mkdir -p .cache/models
 if [ "$random" = 1 ]; then model=.cache/models/resnest50-random-seed0.onnx; else model=.cache/models/resnest50.onnx; fi
 if [ ! -f "$model" ]; then
@@ -38,4 +40,4 @@ if [ ! -f "$model" ]; then
     exit 1
   fi
 fi
-exec "${resnest[@]}" demo --model "$model" ${args[@]+"${args[@]}"}
+exec "${resnest_dev[@]}" demo --model "$model" ${args[@]+"${args[@]}"}

@@ -5,14 +5,15 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Functions.Hosting;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Hosting;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Storage;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests;
 
 /// <summary>The app's own registration (<see cref="FunctionsAppSetup"/>): bad settings stop the host at start-up.</summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class AppSetupTests(AzuriteFixture azurite)
 {
     private static IHost Build(Dictionary<string, string?> settings)
@@ -43,6 +44,30 @@ public sealed class AppSetupTests(AzuriteFixture azurite)
         settings[key] = value;
         using var host = Build(settings);
         await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+    }
+
+    /// <summary>The hosts outside the app (<c>resnest tag</c>, <c>resnest worker</c>, the dev tool, the harness) refuse the same settings.</summary>
+    [Theory]
+    [InlineData("Pipeline:ImagesContainer", "Not_A_Container")]
+    [InlineData("Pipeline:MaxImageBytes", "0")]
+    [InlineData("Pipeline:ClaimTimeout", "00:00:00")]
+    [InlineData("Model:Sha256", "xyz")]
+    [InlineData("Model:BlobName", "resnest50.onnx")]
+    [InlineData("Preprocessing:Decode", "7")]
+    public async Task Invalid_settings_stop_the_hosts_outside_the_app_too(string key, string value)
+    {
+        var settings = Valid();
+        settings[key] = value;
+        using var host = PipelineHost.CreateBuilder(new PipelineSettings(), settings, readEnvironment: false).Build();
+        await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+    }
+
+    [Fact]
+    public void The_app_registers_the_pipeline_as_the_hosts_outside_it_do()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(Valid()).Build();
+        var services = new ServiceCollection().AddResNeStFunctions(configuration);
+        Assert.Empty(PipelineRegistrations.Differences(PipelineRegistrations.Reference(), services));
     }
 
     [Theory]

@@ -4,12 +4,12 @@ using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Tagging;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests;
 
 /// <summary>The function classes, resolved from the app's DI wiring, invoked as the host would, against Azurite.</summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class EndToEndTests(AzuriteFixture azurite)
 {
     private static T Function<T>(PipelineHarness harness) where T : class => ActivatorUtilities.CreateInstance<T>(harness.Services);

@@ -4,12 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Inference.Classification;
-using ResNeSt.Inference.Tests;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.TestSupport;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
-using ResNeSt.Pipeline.Tests.Infrastructure;
 
 namespace ResNeSt.Functions.Tests;
 
@@ -18,7 +17,7 @@ namespace ResNeSt.Functions.Tests;
 /// (blob trigger and batch queue) fail retriably with <see cref="ModelUnavailableException"/> and write nothing, and
 /// once a good model is in place the next load attempt after <c>Model:ReloadInterval</c> recovers both.
 /// </summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("resnest-model-faults-").FullName;
@@ -175,7 +174,7 @@ public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
 
         public string ExecutionProvider => inner.ExecutionProvider;
 
-        public async Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+        public async Task<ClassificationResult> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
         {
             await gate.WaitAsync(cancellationToken);
             return await inner.ClassifyAsync(encodedImage, cancellationToken);

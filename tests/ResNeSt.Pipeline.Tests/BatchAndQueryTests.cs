@@ -4,15 +4,15 @@ using Azure.Storage.Queues;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Pipeline.Tests;
 
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 {
     [Fact]

@@ -2,7 +2,7 @@ using Azure.Data.Tables;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 using ResNeSt.Testing.Hostile;
 using ResNeSt.Testing.Samples;
 using Xunit.Abstractions;
@@ -14,7 +14,7 @@ namespace ResNeSt.Pipeline.Tests;
 /// all mixed in one concurrent run: each hostile blob ends as exactly one result (failed with its reason, or classified
 /// where its class allows), no exception escapes, and the valid photos in the same batches are still classified.
 /// </summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class HostileUploadTests(AzuriteFixture azurite, ITestOutputHelper output)
 {
     [Fact]

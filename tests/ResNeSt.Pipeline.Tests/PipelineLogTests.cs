@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Pipeline.Tests;
 
@@ -9,7 +9,7 @@ namespace ResNeSt.Pipeline.Tests;
 /// (exported as attributes, so a repeat would be a second attribute of the same name), and quote a rejection's reason
 /// as the sentence it is.
 /// </summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class PipelineLogTests(AzuriteFixture azurite)
 {
     [Fact]

@@ -4,11 +4,11 @@ using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Tagging;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Pipeline.Tests;
 
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class PipelineTests(AzuriteFixture azurite)
 {
     [Fact]
@@ -98,7 +98,7 @@ public sealed class PipelineTests(AzuriteFixture azurite)
         var blob = await harness.UploadAsync("undelivered.jpg", TestImages.Sample("dog.jpg"));
 
         // The host gave up on it (its poison message): a failed result that says why, not final.
-        Assert.True(await harness.Pipeline.RecordUndeliveredAsync(blob, Redrive.UndeliveredReasons.ModelUnavailable, "model down", default));
+        Assert.True(await harness.Undelivered.RecordUndeliveredAsync(blob, Redrive.UndeliveredReasons.ModelUnavailable, "model down", default));
         var recorded = await harness.Results.GetAsync(harness.Images.Name, "undelivered.jpg", default);
         Assert.Equal((ResultStatus.Failed, "model_unavailable"), (recorded!.Status, recorded.ErrorCode));
 
@@ -107,7 +107,7 @@ public sealed class PipelineTests(AzuriteFixture azurite)
         Assert.Equal(1, harness.Inferences);
 
         // Once classified, a late poison message for the same version records nothing over it.
-        Assert.False(await harness.Pipeline.RecordUndeliveredAsync(blob, Redrive.UndeliveredReasons.DeliveryFailed, "late", default));
+        Assert.False(await harness.Undelivered.RecordUndeliveredAsync(blob, Redrive.UndeliveredReasons.DeliveryFailed, "late", default));
         Assert.Equal(ResultStatus.Succeeded, (await harness.Results.GetAsync(harness.Images.Name, "undelivered.jpg", default))!.Status);
     }
 

@@ -7,7 +7,7 @@ using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Pipeline.Tests;
 
@@ -16,7 +16,7 @@ namespace ResNeSt.Pipeline.Tests;
 /// are absorbed by the SDK's retry policy (StorageRetry options on every client); longer outages are thrown for the
 /// host to retry; storage being down never becomes a failed result; after the outage the image classifies normally.
 /// </summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class StorageFaultTests(AzuriteFixture azurite)
 {
     private static readonly DateTimeOffset s_start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 
 namespace ResNeSt.Pipeline.Tests;
 

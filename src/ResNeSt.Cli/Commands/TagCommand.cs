@@ -1,17 +1,18 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using ResNeSt.Cli.Pipeline;
 using ResNeSt.Pipeline.Batches;
-using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.Serialization;
-using ResNeSt.Pipeline.Storage;
 
 namespace ResNeSt.Cli.Commands;
 
 /// <summary>
 /// <c>resnest tag</c>: batch tagging of existing blobs from the command line (backfills without deploying). Same
-/// services as the functions: a batch job row, the pipeline per blob, outcomes counted in the job.
+/// services as the functions: a batch job row, then each blob through <see cref="BatchJobService.ClassifyItemAsync"/>,
+/// the item step of the queue function, so its outcome counts in the job exactly as there.
 /// </summary>
 internal static class TagCommand
 {
@@ -20,7 +21,7 @@ internal static class TagCommand
         var connection = new Option<string>("--connection")
         {
             Description = "Storage connection string (Azurite: UseDevelopmentStorage=true). Defaults to $ImageStorage.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ImageStorage") ?? "",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ResourceNames.Default.ConnectionName) ?? "",
         };
         var container = new Option<string>("--container") { Description = "The container of the images.", DefaultValueFactory = _ => "images" };
         var prefix = new Option<string>("--prefix") { Description = "Only blobs whose names start with this.", DefaultValueFactory = _ => "" };
@@ -55,8 +56,12 @@ internal static class TagCommand
             return 2;
         }
 
-        using var host = await LocalPipelineHost.StartAsync(
-            connection, container, model, tagging, Math.Max(concurrency, 1), cancellationToken).ConfigureAwait(false);
+        using var host = await PipelineHost.StartAsync(
+            new PipelineSettings
+            {
+                StorageConnection = connection, ImagesContainer = container, ModelPath = model, TaggingEnabled = tagging, MaxBatchSize = concurrency,
+            },
+            cancellationToken).ConfigureAwait(false);
         var job = await TagAsync(host, prefix, concurrency, output, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(job, PipelineJsonContext.Default.BatchJobDocument)).ConfigureAwait(false);
         await host.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -66,9 +71,7 @@ internal static class TagCommand
     /// <summary>Runs a batch job in-process: page by page, <paramref name="concurrency"/> blobs at a time.</summary>
     public static async Task<BatchJobDocument> TagAsync(IHost host, string prefix, int concurrency, TextWriter output, CancellationToken cancellationToken)
     {
-        var jobs = host.Get<BatchJobService>();
-        var pipeline = host.Get<ClassificationPipeline>();
-        var images = host.Get<PipelineStorage>().Images;
+        var jobs = host.Services.GetRequiredService<BatchJobService>();
         var job = await jobs.CreateJobAsync(prefix, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         int done = 0;
@@ -78,8 +81,7 @@ internal static class TagCommand
             var (names, next) = await jobs.EnumeratePageAsync(message, prefix, enqueue: false, cancellationToken).ConfigureAwait(false);
             await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (name, ct) =>
             {
-                var outcome = await pipeline.ProcessAsync(images.GetBlobClient(name), $"cli-{job.Id}", ct).ConfigureAwait(false);
-                await jobs.RecordAsync(job.Id, name, outcome.Kind, outcome.Detail, ct).ConfigureAwait(false);
+                await jobs.ClassifyItemAsync(job.Id, job.CreatedAt, name, $"cli-{job.Id}", ct).ConfigureAwait(false);
                 int n = Interlocked.Increment(ref done);
                 if (n % 50 == 0)
                 {

@@ -59,7 +59,7 @@ internal sealed class AuditingClassifier(IImageClassifier inner, ClassificationA
 
     public string ExecutionProvider => inner.ExecutionProvider;
 
-    public Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+    public Task<ClassificationResult> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
     {
         audit.Record();
         return inner.ClassifyAsync(encodedImage, cancellationToken);

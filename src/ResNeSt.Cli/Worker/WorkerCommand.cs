@@ -4,14 +4,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 
 namespace ResNeSt.Cli.Worker;
 
 /// <summary>
 /// <c>resnest worker</c>: the Functions app's batch-queue functions on this machine, without the Functions host.
-/// Same services and registration as the app (<see cref="PipelineServiceCollectionExtensions.AddClassificationPipeline(IServiceCollection, IConfiguration)"/>),
+/// Same services and registration as the app (<see cref="PipelineHost"/>),
 /// the queue trigger's delivery rules from the app's <c>host.json</c>. Settings as for the app: <c>ImageStorage</c>,
 /// <c>Pipeline__*</c>, <c>Model__*</c>, <c>Inference__*</c>, <c>StorageRetry__*</c>, <c>AzureFunctionsJobHost__*</c>.
 /// </summary>
@@ -22,7 +23,7 @@ internal static class WorkerCommand
         var connection = new Option<string>("--connection")
         {
             Description = "Storage connection string (Azurite: UseDevelopmentStorage=true). Defaults to $ImageStorage.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ImageStorage") ?? "",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ResourceNames.Default.ConnectionName) ?? "",
         };
         var model = new Option<FileInfo?>("--model") { Description = "The ONNX model file (or set Model__BlobName and Model__Sha256)." };
         var hostJson = new Option<FileInfo>("--host-json")
@@ -79,30 +80,26 @@ internal static class WorkerCommand
     /// <summary>The worker's host: the app's pipeline registration plus the queue trigger emulation.</summary>
     public static IHost Build(
         string connection, string? model, string hostJson, WorkerOptions worker, string? auditPath,
+        IReadOnlyDictionary<string, string?>? overrides = null) =>
+        CreateBuilder(connection, model, hostJson, worker, auditPath, overrides).Build();
+
+    /// <summary>The builder of <see cref="Build"/> (tests compare its registrations with the app's).</summary>
+    public static HostApplicationBuilder CreateBuilder(
+        string connection, string? model, string hostJson, WorkerOptions worker, string? auditPath,
         IReadOnlyDictionary<string, string?>? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(worker);
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        var settings = new Dictionary<string, string?> { ["ImageStorage"] = connection };
-        if (model is not null)
-        {
-            settings["Model:Path"] = model;
-        }
-
         // The command line wins over the environment (Pipeline__*, Model__*, Inference__*, StorageRetry__*).
-        builder.Configuration.AddEnvironmentVariables();
-        builder.Configuration.AddInMemoryCollection(settings);
-        if (overrides is not null)
-        {
-            builder.Configuration.AddInMemoryCollection(overrides);
-        }
-        // With scopes: the pipeline's lines about an image leave its blob, ETag and invocation id to them.
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.IncludeScopes = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        }).SetMinimumLevel(LogLevel.Warning);
+        var builder = PipelineHost.CreateBuilder(
+            new PipelineSettings { StorageConnection = connection, ModelPath = model },
+            overrides,
+            services =>
+            {
+                var engine = EngineClassifier.FromServices(services);
+                var audit = services.GetService<ClassificationAudit>();
+                return audit is null ? engine : model => new AuditingClassifier(engine(model), audit);
+            });
+        builder.Logging.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ");
         builder.Logging.AddFilter("ResNeSt.Cli.Worker", LogLevel.Information);
 
         // host.json, then the host's own override mechanism (app settings AzureFunctionsJobHost__path__to__setting).
@@ -130,13 +127,7 @@ internal static class WorkerCommand
             builder.Services.AddSingleton(_ => new ClassificationAudit(auditPath)); // disposed (closed) with the host
         }
 
-        builder.Services.AddClassificationPipeline(builder.Configuration, services =>
-        {
-            var engine = EngineClassifier.FromServices(services);
-            var audit = services.GetService<ClassificationAudit>();
-            return audit is null ? engine : model => new AuditingClassifier(engine(model), audit);
-        });
         builder.Services.AddHostedService<QueueWorker>();
-        return builder.Build();
+        return builder;
     }
 }

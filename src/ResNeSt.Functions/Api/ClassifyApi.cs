@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Functions.Http;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 

@@ -6,7 +6,7 @@ using ResNeSt.Functions.Http;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 

@@ -9,7 +9,7 @@ using ResNeSt.Functions.Uploads;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Configuration;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Storage;
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 
 namespace ResNeSt.Functions.Hosting;
 

@@ -14,5 +14,5 @@ public interface IImageClassifier
     /// <summary>The execution provider actually in use (<c>CUDAExecutionProvider</c> or <c>CPUExecutionProvider</c>).</summary>
     string ExecutionProvider { get; }
 
-    Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default);
+    Task<ClassificationResult> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default);
 }

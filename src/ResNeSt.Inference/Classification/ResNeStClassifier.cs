@@ -16,13 +16,13 @@ public sealed record ClassifierOptions(
     int TopK = SoftmaxTopK.DefaultK, bool ApplyExifOrientation = true, ImageLimits? Limits = null, DecodeMode Decode = DecodeMode.Exact);
 
 /// <summary>A classification plus the batcher's view of it: the raw logits when asked for, and when its batch ran.</summary>
-public sealed record DetailedClassification(Classification Classification, InferenceOutput Inference)
+public sealed record DetailedClassification(ClassificationResult Classification, InferenceOutput Inference)
 {
     public float[]? Logits => Inference.Logits;
 }
 
 /// <summary>
-/// The inference facade: bytes in, <see cref="Classification"/> out. The caller's thread decodes and preprocesses the
+/// The inference facade: bytes in, <see cref="ClassificationResult"/> out. The caller's thread decodes and preprocesses the
 /// image straight into its slot of the batch tensor while earlier batches run, then waits for its batch.
 /// A bad image throws <see cref="ImageRejectedException"/> unchanged; anything else is a fault of the engine.
 /// </summary>
@@ -75,7 +75,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
     /// <summary>How this classifier decodes JPEGs (<see cref="ClassifierOptions.Decode"/>).</summary>
     public DecodeMode DecodeMode => _preprocessor.DecodeMode;
 
-    public async Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default) =>
+    public async Task<ClassificationResult> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default) =>
         (await ClassifyAsync(encodedImage, _defaultRequest, cancellationToken)).Classification;
 
     /// <summary>Classifies with a per-call request (top-k, raw logits, fail fast when the queue is full).</summary>
@@ -85,7 +85,7 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
         var result = await Batcher.SubmitAsync(state, static (in PreprocessState s, Span<float> slot) => Preprocess(s, slot), request, cancellationToken);
         var output = result.Output;
         InferenceTelemetry.RecordInferenceSpan(output.RunEndedTimestamp, output.InferenceMs, output.QueueWaitMs, output.BatchSize, _engine.ExecutionProvider);
-        var classification = new Classification(
+        var classification = new ClassificationResult(
             output.Predictions,
             result.Written,
             _engine.Card.Variant,

@@ -136,22 +136,34 @@ public sealed class BatchJobService(
                 await EnumeratePageAsync(message, job.GetString("Prefix") ?? "", enqueue: true, cancellationToken).ConfigureAwait(false);
                 return null;
             case BatchMessage.ClassifyKind when message.Name is { } name:
-                if (BlobNameRules.Check(name) is not null)
-                {
-                    // Listings only produce valid names; anything else was not written by this service.
-                    PipelineLog.BatchInvalidName(logger, LogSanitizer.Clean(message.JobId), LogSanitizer.Clean(name));
-                    await RecordAsync(message.JobId, name, OutcomeKind.Failed, "invalid_blob_name", cancellationToken).ConfigureAwait(false);
-                    return null;
-                }
-
-                var blob = storage.Images.GetBlobClient(name);
-                var outcome = await pipeline.ProcessAsync(blob, invocationId, cancellationToken).ConfigureAwait(false);
-                var (kind, detail) = CountedAs(outcome, job.GetDateTimeOffset("CreatedAt") ?? job.Timestamp);
-                await RecordAsync(message.JobId, name, kind, detail, cancellationToken).ConfigureAwait(false);
-                return outcome;
+                return await ClassifyItemAsync(
+                    message.JobId, job.GetDateTimeOffset("CreatedAt") ?? job.Timestamp, name, invocationId, cancellationToken).ConfigureAwait(false);
             default:
                 throw new FormatException($"Unknown batch message kind '{LogSanitizer.Clean(message.Kind)}'.");
         }
+    }
+
+    /// <summary>
+    /// One blob of a job: classified by the pipeline and counted in the job as <see cref="CountedAs"/> says. The one item
+    /// step of every batch path (the queue function, <c>resnest worker</c>, <c>resnest tag</c>), so that they count alike.
+    /// Returns null when the name is not a valid blob name (counted as failed, nothing classified).
+    /// </summary>
+    public async Task<ProcessingOutcome?> ClassifyItemAsync(
+        string jobId, DateTimeOffset? jobCreatedAt, string name, string invocationId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (BlobNameRules.Check(name) is not null)
+        {
+            // Listings only produce valid names; anything else was not written by this service.
+            PipelineLog.BatchInvalidName(logger, LogSanitizer.Clean(jobId), LogSanitizer.Clean(name));
+            await RecordAsync(jobId, name, OutcomeKind.Failed, "invalid_blob_name", cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        var outcome = await pipeline.ProcessAsync(storage.Images.GetBlobClient(name), invocationId, cancellationToken).ConfigureAwait(false);
+        var (kind, detail) = CountedAs(outcome, jobCreatedAt);
+        await RecordAsync(jobId, name, kind, detail, cancellationToken).ConfigureAwait(false);
+        return outcome;
     }
 
     /// <summary>

@@ -134,6 +134,23 @@ public sealed class ResultClaims(PipelineStorage storage, ResultStore results, L
         }
     }
 
+    /// <summary>
+    /// <see cref="ReleaseAsync"/> after a failure, best effort and even when the invocation is cancelled: a claim left
+    /// held would make the retry wait for it to expire, which it does on its own after the claim timeout.
+    /// </summary>
+    public async Task ReleaseAfterFailureAsync(ResultEntity claimed)
+    {
+        try
+        {
+            using var release = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await ReleaseAsync(claimed, release.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RequestFailedException or OperationCanceledException)
+        {
+            // The claim expires on its own.
+        }
+    }
+
     /// <summary>The one retry loop: runs <paramref name="attempt"/> until it decides, at most <see cref="MaxAttempts"/> times.</summary>
     private static async Task<T> ContendAsync<T>(BlobRef blob, Func<int, Task<Decided<T>>> attempt)
     {

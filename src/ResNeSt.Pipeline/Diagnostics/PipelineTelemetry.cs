@@ -93,6 +93,16 @@ public sealed class PipelineTelemetry : IDisposable
     public void Stage(string stage, double milliseconds) =>
         _stageDuration.Record(milliseconds / 1000, new KeyValuePair<string, object?>(StageTag, stage));
 
+    /// <summary>Starts the span of one delivery of one blob (<see cref="ProcessActivity"/>), tagged with what it is about.</summary>
+    public static Activity? StartProcess(string container, string blobName, string invocationId)
+    {
+        var activity = ActivitySource.StartActivity(ProcessActivity);
+        activity?.SetTag(ContainerTag, container);
+        activity?.SetTag(BlobTag, blobName);
+        activity?.SetTag(InvocationTag, invocationId);
+        return activity;
+    }
+
     /// <summary>Starts the span of one stage; its duration counts once the stage completes.</summary>
     public PipelineStage StartStage(string activityName, string stage) => new(this, activityName, stage);
 

@@ -1,4 +1,5 @@
 using ResNeSt.Pipeline.Blobs;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Results;
 
 namespace ResNeSt.Pipeline.Processing;
@@ -25,4 +26,20 @@ public static class SkipReasons
 public sealed record ProcessingOutcome(BlobRef Blob, OutcomeKind Kind, string? Detail, ResultEntity? Result)
 {
     public static ProcessingOutcome Skipped(BlobRef blob, string reason, ResultEntity? result = null) => new(blob, OutcomeKind.Skipped, reason, result);
+
+    /// <summary>A stored final result: succeeded, or failed with its error code.</summary>
+    public static ProcessingOutcome Stored(BlobRef blob, ResultEntity result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Status == ResultStatus.Succeeded
+            ? new(blob, OutcomeKind.Succeeded, null, result)
+            : new(blob, OutcomeKind.Failed, result.ErrorCode, result);
+    }
+
+    /// <summary>Another invocation stored this version's result, or a newer version's, before ours (nothing of ours written).</summary>
+    public static ProcessingOutcome Overtaken(BlobRef blob, ClaimResult overtaken)
+    {
+        ArgumentNullException.ThrowIfNull(overtaken);
+        return Skipped(blob, overtaken.Status == ClaimStatus.Superseded ? SkipReasons.Superseded : SkipReasons.AlreadyClassified, overtaken.Entity);
+    }
 }

@@ -1,11 +1,14 @@
 using System.Text.Json;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ResNeSt.Pipeline.Blobs;
+using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Storage;
 
@@ -21,8 +24,10 @@ namespace ResNeSt.Pipeline.Redrive;
 public sealed class UndeliveredBlobService(
     PipelineStorage storage,
     ClassificationPipeline pipeline,
+    ResultClaims claims,
     ModelRuntime model,
     IOptions<PipelineOptions> options,
+    TimeProvider time,
     ILogger<UndeliveredBlobService> logger)
 {
     private static readonly TimeSpan s_maxDelay = TimeSpan.FromHours(1);
@@ -61,12 +66,39 @@ public sealed class UndeliveredBlobService(
             ? $"The model was unavailable ({model.LastFailureCode ?? "not loaded"}) for every attempt; the upload is classified again once the model loads."
             : "Every attempt to classify the upload failed (see the logs of its invocations); it is classified again shortly.";
         var blob = storage.Images.GetBlobClient(name);
-        if (await pipeline.RecordUndeliveredAsync(blob, code, text, cancellationToken).ConfigureAwait(false))
+        if (await RecordUndeliveredAsync(blob, code, text, cancellationToken).ConfigureAwait(false))
         {
             var delay = DelayBefore(1);
             RedriveLog.Undelivered(logger, LogSanitizer.Clean(name), LogSanitizer.Clean(message.FunctionId ?? "?"), code, delay);
             await EnqueueAsync(name, 1, delay, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Records that every delivery of the current version of <paramref name="blob"/> failed for a reason that is not
+    /// the image's (<see cref="UndeliveredReasons"/>), so that a query answers "failed, and why" instead of nothing.
+    /// Returns false when there is nothing to record: the blob is gone, or this version already has a final result, or
+    /// a newer one, or a live invocation is classifying it right now.
+    /// </summary>
+    public async Task<bool> RecordUndeliveredAsync(BlobClient blob, string errorCode, string errorMessage, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        if (await ImageDownloader.TryGetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not { } properties)
+        {
+            return false;
+        }
+
+        var blobRef = new BlobRef(blob.BlobContainerName, blob.Name).WithETag(properties.ETag.ToString());
+        var claim = await claims.ClaimAsync(
+            blobRef, properties.LastModified, "undelivered-" + Guid.NewGuid().ToString("N"), _options.ClaimTimeout, cancellationToken)
+            .ConfigureAwait(false);
+        if (claim.Status != ClaimStatus.Claimed)
+        {
+            return false;
+        }
+
+        var failed = ResultMapping.Failed(ResultMapping.ForVersion(blobRef, properties, time.GetUtcNow()), errorCode, errorMessage);
+        return await claims.CompleteAsync(claim.Entity, failed, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Handles a <see cref="BatchMessage.RedriveKind"/> message of the classify queue.</summary>

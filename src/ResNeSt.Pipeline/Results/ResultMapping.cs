@@ -1,12 +1,14 @@
 using System.Text.Json;
+using Azure.Storage.Blobs.Models;
 using ResNeSt.Inference.Classification;
+using ResNeSt.Inference.Imaging;
 using ResNeSt.Pipeline.Blobs;
 using ResNeSt.Pipeline.Serialization;
 
 namespace ResNeSt.Pipeline.Results;
 
 /// <summary>
-/// The one mapping of a classification: <see cref="Classification"/> → <see cref="ResultEntity"/> (stored) →
+/// The one mapping of a classification: <see cref="ClassificationResult"/> → <see cref="ResultEntity"/> (stored) →
 /// <see cref="ResultDocument"/> / <see cref="ClassificationDocument"/> (returned) and → blob tags
 /// (<see cref="Tagging.BlobTagger.TagsFor"/>, from the entity too). Whatever the API returns was derived from an entity.
 /// </summary>
@@ -27,8 +29,15 @@ public static class ResultMapping
         };
     }
 
+    /// <summary>A result row for the blob version described by <paramref name="properties"/>, with no outcome yet.</summary>
+    public static ResultEntity ForVersion(BlobRef blob, BlobProperties properties, DateTimeOffset processedAt)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        return ForVersion(blob, properties.LastModified, properties.ContentLength, processedAt);
+    }
+
     /// <summary>Records a classification in <paramref name="entity"/>. <paramref name="modelSha256"/> overrides the classifier's own.</summary>
-    public static ResultEntity Succeeded(ResultEntity entity, Classification classification, string? modelSha256, double? downloadMs)
+    public static ResultEntity Succeeded(ResultEntity entity, ClassificationResult classification, string? modelSha256, double? downloadMs)
     {
         ArgumentNullException.ThrowIfNull(entity);
         ArgumentNullException.ThrowIfNull(classification);
@@ -68,6 +77,14 @@ public static class ResultMapping
         entity.ModelVariant = modelVariant;
         entity.ModelSha256 = modelSha256;
         return entity;
+    }
+
+    /// <summary>Records a refused image (its reason code and message) in <paramref name="entity"/>.</summary>
+    public static ResultEntity Rejected(
+        ResultEntity entity, ImageRejectedException rejection, double? downloadMs, string? modelVariant, string? modelSha256)
+    {
+        ArgumentNullException.ThrowIfNull(rejection);
+        return Failed(entity, rejection.Code, rejection.Message, downloadMs, modelVariant, modelSha256);
     }
 
     /// <summary>A stored row as <c>GET /api/results/{container}/{blob}</c> returns it.</summary>

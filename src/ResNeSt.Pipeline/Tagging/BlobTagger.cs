@@ -4,6 +4,8 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Results;
 
@@ -12,9 +14,10 @@ namespace ResNeSt.Pipeline.Tagging;
 /// <summary>
 /// Writes the top-1 result into blob index tags so that <c>FindBlobsByTags</c> finds images by label, within
 /// Azure's rules: at most 10 tags per blob, keys 1–128 and values 0–256 characters of <c>a-z A-Z 0-9 space + - . / : = _</c>.
-/// Tags the uploader set are kept; ours replace only our own keys.
+/// Tags the uploader set are kept; ours replace only our own keys. Only succeeded results are tagged, and none at all
+/// when <see cref="PipelineOptions.TaggingEnabled"/> is off.
 /// </summary>
-public sealed class BlobTagger(ILogger<BlobTagger> logger)
+public sealed class BlobTagger(IOptions<PipelineOptions> options, ILogger<BlobTagger> logger)
 {
     public const string LabelKey = "resnest-label";
     public const string ClassIndexKey = "resnest-class";
@@ -38,6 +41,27 @@ public sealed class BlobTagger(ILogger<BlobTagger> logger)
             [ProbabilityKey] = ((float)(result.Top1Probability ?? 0)).ToString("0.0000", CultureInfo.InvariantCulture),
             [ModelKey] = SanitizeValue(result.ModelVariant ?? ""),
         };
+    }
+
+    private readonly bool _enabled = options.Value.TaggingEnabled;
+
+    /// <summary>Whether <paramref name="result"/> gets tags: tagging is on and the result succeeded.</summary>
+    public bool Applies(ResultEntity result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return _enabled && result.Status == ResultStatus.Succeeded;
+    }
+
+    /// <summary>
+    /// Tags a blob whose result was stored by a delivery killed before tagging: tags never change the ETag, so an
+    /// untagged version with a result that <see cref="Applies"/> was cut off there.
+    /// </summary>
+    public async Task RepairAsync(BlobClient blob, string etag, long existingTagCount, ResultEntity result, CancellationToken cancellationToken)
+    {
+        if (Applies(result) && existingTagCount == 0)
+        {
+            await TagAsync(blob, etag, 0, result, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ public sealed class CountingClassifier(IImageClassifier inner) : IImageClassifie
 
     public string ExecutionProvider => inner.ExecutionProvider;
 
-    public Task<Classification> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
+    public Task<ClassificationResult> ClassifyAsync(ReadOnlyMemory<byte> encodedImage, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _calls);
         return inner.ClassifyAsync(encodedImage, cancellationToken);

@@ -1,10 +1,11 @@
 using System.Text.Json;
-using ResNeSt.Cli.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
 using ResNeSt.Inference.Runtime;
-using ResNeSt.Inference.Tests;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.Hosting;
+using ResNeSt.Pipeline.ModelLoading;
+using ResNeSt.TestSupport;
 using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Cli.Tests.Commands;
@@ -44,8 +45,9 @@ public sealed class AnnotateCommandTests : IDisposable
         Assert.True(File.Exists(s_fixed), "the source model is left alone");
 
         await using var azurite = await Azurite.StartAsync();
-        using var host = await LocalPipelineHost.StartAsync(azurite.ConnectionString, "images", annotated, tagging: false, maxBatchSize: 4, CancellationToken.None);
-        var runtime = host.Get<ModelRuntime>();
+        using var host = await PipelineHost.StartAsync(
+            new PipelineSettings { StorageConnection = azurite.ConnectionString, ModelPath = annotated, TaggingEnabled = false, MaxBatchSize = 4 }, CancellationToken.None);
+        var runtime = host.Services.GetRequiredService<ModelRuntime>();
         var classifier = await runtime.GetClassifierAsync(CancellationToken.None);
         Assert.True(runtime.IsReady, runtime.LastError);
         foreach (var reference in References())
@@ -66,8 +68,9 @@ public sealed class AnnotateCommandTests : IDisposable
     public async Task The_app_refuses_the_unannotated_export_and_says_which_command_fixes_it()
     {
         await using var azurite = await Azurite.StartAsync();
-        using var host = await LocalPipelineHost.StartAsync(azurite.ConnectionString, "images", s_fixed, tagging: false, maxBatchSize: 4, CancellationToken.None);
-        var runtime = host.Get<ModelRuntime>();
+        using var host = await PipelineHost.StartAsync(
+            new PipelineSettings { StorageConnection = azurite.ConnectionString, ModelPath = s_fixed, TaggingEnabled = false, MaxBatchSize = 4 }, CancellationToken.None);
+        var runtime = host.Services.GetRequiredService<ModelRuntime>();
         var ex = await Assert.ThrowsAsync<ModelUnavailableException>(async () => await runtime.GetClassifierAsync(CancellationToken.None));
         Assert.Equal("model_invalid", runtime.LastFailureCode);
         Assert.Contains("resnest annotate", ex.Message, StringComparison.Ordinal);

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using ResNeSt.Cli.Commands;
-using ResNeSt.Inference.Tests;
+using ResNeSt.TestSupport;
 using ResNeSt.Models.Metadata;
 
 namespace ResNeSt.Cli.Tests.Commands;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
-using ResNeSt.Inference.Tests;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Cli.Tests.Commands;
 
-/// <summary>What a shell user expects of every <c>resnest</c> command, through the real <see cref="Program.RunAsync"/>.</summary>
+/// <summary>What a shell user expects of every <c>resnest</c> and <c>resnest-dev</c> command, through the real command lines (<see cref="CliRun"/>).</summary>
 public sealed class CommandLineConventionsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("resnest-conventions-").FullName;
@@ -65,7 +65,7 @@ public sealed class CommandLineConventionsTests : IDisposable
 
         Assert.Equal(2, run.ExitCode);
         var line = Assert.Single(run.ErrorLines);
-        Assert.StartsWith($"resnest {args[0]}: ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"{CliRun.ToolOf(args[0])} {args[0]}: ", line, StringComparison.Ordinal);
         Assert.DoesNotContain(" at ", line, StringComparison.Ordinal);
         Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
         Assert.DoesNotContain("..", line, StringComparison.Ordinal);
@@ -79,7 +79,7 @@ public sealed class CommandLineConventionsTests : IDisposable
         var run = await CliRun.InvokeAsync("demo", "--model", TinyModelFile());
         Assert.Equal(2, run.ExitCode);
         var line = Assert.Single(run.ErrorLines);
-        Assert.StartsWith("resnest demo: ", line, StringComparison.Ordinal);
+        Assert.StartsWith("resnest-dev demo: ", line, StringComparison.Ordinal);
         Assert.Contains("repository root", line, StringComparison.Ordinal);
     }
 
@@ -105,10 +105,10 @@ public sealed class CommandLineConventionsTests : IDisposable
     [Fact]
     public void The_old_option_names_still_parse()
     {
-        var root = Program.CreateRoot();
-        Assert.Empty(root.Parse(["bench", "--model", "m.onnx", "--images", _dir, "--batch", "4"]).Errors);
-        Assert.Empty(root.Parse(["load-test", "--samples", _dir]).Errors);
-        Assert.Empty(root.Parse(["pipeline-bench", "--model", TinyModelFile(), "--samples", _dir]).Errors);
+        Assert.Empty(Program.CreateRoot().Parse(["bench", "--model", "m.onnx", "--images", _dir, "--batch", "4"]).Errors);
+        var dev = DevTool.Program.CreateRoot();
+        Assert.Empty(dev.Parse(["load-test", "--samples", _dir]).Errors);
+        Assert.Empty(dev.Parse(["pipeline-bench", "--model", TinyModelFile(), "--samples", _dir]).Errors);
     }
 
     [Fact]

@@ -2,13 +2,19 @@ using System.CommandLine;
 using System.Text.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
 using ResNeSt.Cli.Commands;
 using ResNeSt.Cli.Tests.Infrastructure;
+using ResNeSt.DevTool.Commands;
 using ResNeSt.Pipeline.Configuration;
+using ResNeSt.Pipeline.Hosting;
+using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Storage;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Cli.Tests.Commands;
 
-/// <summary><c>resnest tag</c> and <c>resnest demo</c> end to end: real parsing, a private Azurite, a reduced random-weights ResNeSt.</summary>
+/// <summary><c>resnest tag</c> and <c>resnest-dev demo</c> end to end: real parsing, a private Azurite, a reduced random-weights ResNeSt.</summary>
 public sealed class PipelineCommandsTests : IAsyncLifetime
 {
     private AzuriteWithModel? _storage;
@@ -59,6 +65,43 @@ public sealed class PipelineCommandsTests : IAsyncLifetime
         Assert.Empty((await blobs.GetBlobClient("2025/not-included.jpg").GetTagsAsync()).Value.Tags);
         var results = new TableServiceClient(Storage.ConnectionString).GetTableClient(ResourceNames.Default.Tables.Results);
         Assert.Equal(samples.Length, results.Query<TableEntity>().Count());
+    }
+
+    /// <summary>
+    /// A blob classified after its job started (by the blob trigger while <c>resnest tag</c> runs, or by a delivery of the
+    /// job that died before counting it) counts as classified, as the queue function counts it
+    /// (<see cref="Pipeline.Batches.BatchJobService.CountedAs"/>); one classified before the job counts as skipped.
+    /// </summary>
+    [Fact]
+    public async Task Tag_counts_each_blob_as_the_batch_queue_function_does()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var builder = PipelineHost.CreateBuilder(
+            new PipelineSettings { StorageConnection = Storage.ConnectionString, ModelPath = Storage.ModelPath, TaggingEnabled = false },
+            readEnvironment: false);
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var images = host.Services.GetRequiredService<PipelineStorage>().Images;
+        var pipeline = host.Services.GetRequiredService<ClassificationPipeline>();
+        var sample = Directory.GetFiles(ClassifyCommandTests.SamplesDirectory()).Order(StringComparer.Ordinal).First();
+        await images.GetBlobClient("counted/before.jpg").UploadAsync(sample);
+        await images.GetBlobClient("counted/during.jpg").UploadAsync(sample);
+
+        // 12:00 one blob is classified; 14:00 the other; the job starts (its clock) at 13:00.
+        Assert.Equal(OutcomeKind.Succeeded, (await pipeline.ProcessAsync(images.GetBlobClient("counted/before.jpg"), "trigger-1", default)).Kind);
+        clock.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(OutcomeKind.Succeeded, (await pipeline.ProcessAsync(images.GetBlobClient("counted/during.jpg"), "trigger-2", default)).Kind);
+        clock.Advance(TimeSpan.FromHours(-1));
+
+        var job = await TagCommand.TagAsync(host, "counted/", concurrency: 2, TextWriter.Null, default);
+
+        Assert.Equal("completed", job.Status);
+        Assert.Equal(2, job.Queued);
+        Assert.Equal(1, job.Succeeded); // during.jpg: the job's own work, done by someone else meanwhile
+        Assert.Equal(1, job.Skipped);   // before.jpg: done before the job
+        Assert.Equal(0, job.Failed);
+        await host.StopAsync();
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using ResNeSt.Functions.Hosting;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests.Observability;
 

@@ -11,7 +11,7 @@ using ResNeSt.Functions.Triggers;
 using ResNeSt.Inference.Diagnostics;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Storage;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests.Observability;
 
@@ -19,7 +19,7 @@ namespace ResNeSt.Functions.Tests.Observability;
 /// The app's own telemetry wiring (<see cref="FunctionsAppSetup"/>: OpenTelemetry with the pipeline's and engine's
 /// meters and sources), with in-memory exporters added, while real images go through the blob trigger on Azurite.
 /// </summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class TelemetryTests(AzuriteFixture azurite)
 {
     private sealed record CapturedLog(int EventId, string Category, string? Message, IReadOnlyList<string> Attributes, IReadOnlyDictionary<string, object?> Scopes);
@@ -108,7 +108,7 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         await using var app = await StartAsync(modelPath: Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.onnx"));
         lock (app.Logs.Logs)
         {
-            Assert.Contains(app.Logs.Logs, l => l.Category == "ResNeSt.Pipeline.Models.ModelRuntime" && l.Message!.Contains("Model load failed", StringComparison.Ordinal));
+            Assert.Contains(app.Logs.Logs, l => l.Category == "ResNeSt.Pipeline.ModelLoading.ModelRuntime" && l.Message!.Contains("Model load failed", StringComparison.Ordinal));
         }
     }
 

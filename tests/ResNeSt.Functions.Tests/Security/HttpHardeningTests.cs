@@ -9,14 +9,14 @@ using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Http;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Pipeline.Blobs;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Serialization;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests.Security;
 
 /// <summary>The HTTP functions' defences, exercised through the function classes and the app's middleware on Azurite.</summary>
-[Collection(AzuriteTests.Name)]
+[Collection(AzuriteFixture.Collection)]
 public sealed class HttpHardeningTests(AzuriteFixture azurite)
 {
     private static T Function<T>(PipelineHarness harness) where T : class => ActivatorUtilities.CreateInstance<T>(harness.Services);

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using ResNeSt.Pipeline.Tests.Infrastructure;
+using ResNeSt.TestSupport;
 using ResNeSt.Testing.Storage;
 
 namespace ResNeSt.Functions.Tests.Security;

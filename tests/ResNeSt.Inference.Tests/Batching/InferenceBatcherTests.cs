@@ -1,6 +1,7 @@
 using ResNeSt.Inference.Batching;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Inference.Tests.Runtime;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Inference.Tests.Batching;
 

@@ -4,6 +4,7 @@ using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Inference.Tests.Runtime;
 using ResNeSt.Models.Metadata;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Inference.Tests.Classification;
 

@@ -1,5 +1,6 @@
 using ResNeSt.Inference.Diagnostics;
 using ResNeSt.Inference.Runtime;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Inference.Tests.Diagnostics;
 

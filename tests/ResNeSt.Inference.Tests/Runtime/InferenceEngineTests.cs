@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Models.Metadata;
+using ResNeSt.TestSupport;
 
 namespace ResNeSt.Inference.Tests.Runtime;
 

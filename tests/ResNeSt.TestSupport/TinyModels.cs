@@ -2,14 +2,14 @@ using Google.Protobuf;
 using Onnx;
 using ResNeSt.Models.Metadata;
 
-namespace ResNeSt.Inference.Tests;
+namespace ResNeSt.TestSupport;
 
 /// <summary>
 /// Small ONNX models honouring (or deliberately breaking) the model contract, written with OnnxSharp:
 /// GlobalAveragePool → Flatten → Gemm. With known weights a test can predict every image's logits exactly:
 /// an image whose pixels are all <c>c</c> has logits <c>c·(W₀+W₁+W₂) + B</c>.
 /// </summary>
-internal sealed class TinyModel
+public sealed class TinyModel
 {
     public required byte[] Bytes { get; init; }
     public required float[] Weights { get; init; } // [3, classes] row-major

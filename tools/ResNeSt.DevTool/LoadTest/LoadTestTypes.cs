@@ -1,8 +1,8 @@
 using System.Text.Json.Serialization;
 
-namespace ResNeSt.Cli.LoadTest;
+namespace ResNeSt.DevTool.LoadTest;
 
-/// <summary>What <c>resnest load-test</c> runs.</summary>
+/// <summary>What <c>resnest-dev load-test</c> runs.</summary>
 /// <param name="Images">Uploads in total, hostile ones included.</param>
 /// <param name="HostileFraction">Share of the uploads taken from the hostile corpus (files that must be refused).</param>
 /// <param name="Concurrency">Concurrent blob-trigger invocations (and concurrent uploads).</param>
@@ -23,7 +23,7 @@ internal sealed record LoadTestOptions(
     int MaxBatchSize);
 
 /// <summary>
-/// The JSON summary <c>resnest load-test</c> prints; <see cref="Passed"/> decides the exit code. Latencies: from an
+/// The JSON summary <c>resnest-dev load-test</c> prints; <see cref="Passed"/> decides the exit code. Latencies: from an
 /// upload's completion to its result being stored (queueing behind the backlog included), from each event's emission
 /// to its delivery's end, and of each invocation alone (the function body, <c>ProcessAsync</c>).
 /// <see cref="ImagesPerSecond"/> counts blobs with a final result over the wall time from the first upload to the last

@@ -1,16 +1,18 @@
 using System.CommandLine;
 using System.Globalization;
-using ResNeSt.Cli.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using ResNeSt.Cli;
+using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Testing.Storage;
 
-namespace ResNeSt.Cli.Commands;
+namespace ResNeSt.DevTool.Commands;
 
 /// <summary>
-/// <c>resnest demo</c>: the whole pipeline on this machine with no Azure account. Starts a private Azurite, uploads the
+/// <c>resnest-dev demo</c>: the whole pipeline on this machine with no Azure account. Starts a private Azurite, uploads the
 /// sample images, runs each through the service the blob-trigger function runs, and prints what <c>GET /api/results</c>
 /// returns. (<c>./demo.sh</c> first makes sure a model exists.)
 /// </summary>
@@ -37,25 +39,26 @@ internal static class DemoCommand
         if (!images.Exists)
         {
             await error.WriteLineAsync(
-                $"resnest demo: there is no folder '{images.FullName}'; run it from the repository root (./demo.sh does) or give --images DIR.").ConfigureAwait(false);
+                $"resnest-dev demo: there is no folder '{images.FullName}'; run it from the repository root (./demo.sh does) or give --images DIR.").ConfigureAwait(false);
             return CommandLineConventions.ExitUsage;
         }
 
         var files = images.GetFiles().Where(f => !f.Name.StartsWith('.')).OrderBy(f => f.Name, StringComparer.Ordinal).ToArray();
         if (files.Length == 0)
         {
-            await error.WriteLineAsync($"resnest demo: no images in '{images.FullName}'").ConfigureAwait(false);
+            await error.WriteLineAsync($"resnest-dev demo: no images in '{images.FullName}'").ConfigureAwait(false);
             return 2;
         }
 
         await error.WriteLineAsync("Starting Azurite (in memory, loopback only)...").ConfigureAwait(false);
         await using var azurite = await Azurite.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await error.WriteLineAsync($"Loading {model}...").ConfigureAwait(false);
-        using var host = await LocalPipelineHost.StartAsync(
-            azurite.ConnectionString, "images", model, tagging: true, maxBatchSize: 8, cancellationToken).ConfigureAwait(false);
-        var storage = host.Get<PipelineStorage>();
-        var pipeline = host.Get<ClassificationPipeline>();
-        var results = host.Get<ResultStore>();
+        using var host = await PipelineHost.StartAsync(
+            new PipelineSettings { StorageConnection = azurite.ConnectionString, ModelPath = model, TaggingEnabled = true, MaxBatchSize = 8 },
+            cancellationToken).ConfigureAwait(false);
+        var storage = host.Services.GetRequiredService<PipelineStorage>();
+        var pipeline = host.Services.GetRequiredService<ClassificationPipeline>();
+        var results = host.Services.GetRequiredService<ResultStore>();
 
         foreach (var file in files)
         {
@@ -70,7 +73,7 @@ internal static class DemoCommand
         var documents = new List<ResultDocument>();
         foreach (var file in files)
         {
-            var entity = await results.GetAsync("images", $"samples/{file.Name}", cancellationToken).ConfigureAwait(false);
+            var entity = await results.GetAsync(storage.Images.Name, $"samples/{file.Name}", cancellationToken).ConfigureAwait(false);
             documents.Add(ResultMapping.ToDocument(entity!));
         }
 

@@ -1,6 +1,6 @@
 using ResNeSt.Testing.Samples;
 
-namespace ResNeSt.Pipeline.Tests.Infrastructure;
+namespace ResNeSt.TestSupport;
 
 /// <summary>Images for uploads: the repository's sample photos, generated pictures, and deliberately broken files.</summary>
 public static class TestImages

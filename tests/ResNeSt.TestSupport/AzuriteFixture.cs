@@ -3,11 +3,18 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using ResNeSt.Testing.Storage;
 
-namespace ResNeSt.Pipeline.Tests.Infrastructure;
+namespace ResNeSt.TestSupport;
 
 /// <summary>One Azurite for the whole test run (in memory, free loopback ports, telemetry off); each test wipes it first.</summary>
+/// <remarks>
+/// xUnit finds collection definitions only in the test assembly, so each test project that uses the fixture declares
+/// its own one-line <c>[CollectionDefinition(AzuriteFixture.Collection)]</c> class.
+/// </remarks>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
+    /// <summary>The collection of the tests sharing the fixture: they run one after another against one Azurite.</summary>
+    public const string Collection = "Azurite";
+
     private Azurite? _azurite;
 
     public string ConnectionString => (_azurite ?? throw new InvalidOperationException("Azurite is not running.")).ConnectionString;
@@ -43,10 +50,4 @@ public sealed class AzuriteFixture : IAsyncLifetime
             await queues.DeleteQueueAsync(queue.Name);
         }
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class AzuriteTests : ICollectionFixture<AzuriteFixture>
-{
-    public const string Name = "Azurite";
 }

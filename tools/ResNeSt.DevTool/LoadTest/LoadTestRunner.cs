@@ -4,20 +4,20 @@ using System.Globalization;
 using System.Threading.Channels;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Cli.Commands;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
+using ResNeSt.Inference.Runtime;
 using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
 using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
@@ -27,7 +27,7 @@ using ResNeSt.Testing.Hostile;
 using ResNeSt.Testing.Samples;
 using ResNeSt.Testing.Storage;
 
-namespace ResNeSt.Cli.LoadTest;
+namespace ResNeSt.DevTool.LoadTest;
 
 /// <summary>
 /// Uploads many small images (some hostile) to a private Azurite as fast as it can and drives every BlobCreated event
@@ -139,22 +139,23 @@ internal static class LoadTestRunner
     /// <summary>The Functions app's registration, with the engine wrapped in a counter.</summary>
     private static async Task<IHost> StartHostAsync(string connectionString, string modelPath, int maxBatchSize, Action<CountingClassifier> created, CancellationToken ct)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ImageStorage"] = connectionString,
-            ["Pipeline:ImagesContainer"] = Container,
-            ["Model:Path"] = modelPath,
-            ["Inference:ExecutionProvider"] = "Cpu",
-            ["Inference:MaxBatchSize"] = maxBatchSize.ToString(CultureInfo.InvariantCulture),
-        });
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Error);
-        builder.Services.AddClassificationPipeline(builder.Configuration, services => model =>
-        {
-            var counting = new CountingClassifier(EngineClassifier.FromServices(services)(model));
-            created(counting);
-            return counting;
-        });
+        var builder = PipelineHost.CreateBuilder(
+            new PipelineSettings
+            {
+                StorageConnection = connectionString,
+                ImagesContainer = Container,
+                ModelPath = modelPath,
+                ExecutionProvider = ExecutionProviderPreference.Cpu,
+                MaxBatchSize = maxBatchSize,
+            },
+            classifierFactory: services => model =>
+            {
+                var counting = new CountingClassifier(EngineClassifier.FromServices(services)(model));
+                created(counting);
+                return counting;
+            },
+            readEnvironment: false);
+        builder.Logging.SetMinimumLevel(LogLevel.Error);
         var host = builder.Build();
         await host.StartAsync(ct).ConfigureAwait(false);
         return host;

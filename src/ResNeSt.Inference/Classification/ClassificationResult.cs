@@ -12,7 +12,7 @@ public sealed record ImageInfo(string Format, int Width, int Height);
 public sealed record StageTimings(double DecodeAndPreprocessMs, double QueueWaitMs, double InferenceMs, int BatchSize);
 
 /// <summary>The answer for one image: top-k predictions plus enough context to trust and reproduce it.</summary>
-public sealed record Classification(
+public sealed record ClassificationResult(
     IReadOnlyList<Prediction> Predictions,
     ImageInfo Image,
     string ModelVariant,

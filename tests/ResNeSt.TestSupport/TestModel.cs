@@ -3,7 +3,7 @@ using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
 using ResNeSt.Models.Weights;
 
-namespace ResNeSt.Pipeline.Tests.Infrastructure;
+namespace ResNeSt.TestSupport;
 
 /// <summary>
 /// The model the tests run: a reduced ResNeSt (one block per stage, the real block types) with seeded random weights,

@@ -6,7 +6,7 @@ using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Configuration;
 
-namespace ResNeSt.Pipeline.Models;
+namespace ResNeSt.Pipeline.ModelLoading;
 
 /// <summary>The production <see cref="ClassifierFactory"/>: the ONNX Runtime engine with its batcher, configured from <c>Inference__*</c>.</summary>
 public static class EngineClassifier

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace ResNeSt.Pipeline.Tests.Infrastructure;
+namespace ResNeSt.TestSupport;
 
 /// <summary>What the proxy does with one request.</summary>
 public enum Fault

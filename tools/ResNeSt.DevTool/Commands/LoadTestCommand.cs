@@ -1,10 +1,11 @@
 using System.CommandLine;
-using ResNeSt.Cli.LoadTest;
+using ResNeSt.Cli;
+using ResNeSt.DevTool.LoadTest;
 
-namespace ResNeSt.Cli.Commands;
+namespace ResNeSt.DevTool.Commands;
 
 /// <summary>
-/// <c>resnest load-test</c>: thousands of small uploads (some hostile) through the blob-trigger service on a private
+/// <c>resnest-dev load-test</c>: thousands of small uploads (some hostile) through the blob-trigger service on a private
 /// Azurite, every event delivered more than once; prints a JSON summary and exits 0 only when every upload has exactly
 /// one result, none is lost, none was inferred twice and every hostile file failed with its reason.
 /// </summary>
@@ -44,7 +45,7 @@ internal static class LoadTestCommand
             {
                 foreach (var error in errors)
                 {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"resnest load-test: {error}").ConfigureAwait(false);
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"resnest-dev load-test: {error}").ConfigureAwait(false);
                 }
 
                 return 2;

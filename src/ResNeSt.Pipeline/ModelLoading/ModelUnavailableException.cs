@@ -1,4 +1,4 @@
-namespace ResNeSt.Pipeline.Models;
+namespace ResNeSt.Pipeline.ModelLoading;
 
 /// <summary>
 /// The model could not be loaded (missing, corrupt, wrong hash, wrong contract). Thrown from invocations so that the

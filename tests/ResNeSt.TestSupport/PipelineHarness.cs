@@ -1,22 +1,22 @@
 using Azure.Storage.Blobs;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
+using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Batches;
 using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Hosting;
-using ResNeSt.Pipeline.Models;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
+using ResNeSt.Pipeline.Redrive;
 using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Testing.Counting;
 
-namespace ResNeSt.Pipeline.Tests.Infrastructure;
+namespace ResNeSt.TestSupport;
 
 /// <summary>
-/// The pipeline exactly as the Functions app wires it (<see cref="PipelineServiceCollectionExtensions.AddClassificationPipeline(IServiceCollection, IConfiguration, Func{IServiceProvider, ClassifierFactory})"/>,
-/// a started host, options validated at start-up), on a freshly wiped Azurite, with the classifier wrapped in a counter.
+/// The pipeline exactly as the Functions app wires it (<see cref="PipelineHost"/>: the app's registration, a started host,
+/// options validated at start-up), on a freshly wiped Azurite, with the classifier wrapped in a counter.
 /// </summary>
 public sealed class PipelineHarness : IAsyncDisposable
 {
@@ -41,6 +41,8 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     public ModelRuntime Model => Services.GetRequiredService<ModelRuntime>();
 
+    public UndeliveredBlobService Undelivered => Services.GetRequiredService<UndeliveredBlobService>();
+
     public BlobContainerClient Images => Storage.Images;
 
     /// <summary>Images classified by the engine since start-up (the warm-up image excluded).</summary>
@@ -51,29 +53,24 @@ public sealed class PipelineHarness : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(azurite);
         await azurite.ResetAsync();
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        var values = new Dictionary<string, string?>
-        {
-            ["ImageStorage"] = azurite.ConnectionString,
-            ["Model:Path"] = TestModel.Path,
-            ["Inference:ExecutionProvider"] = "Cpu",
-            ["Inference:IntraOpThreads"] = "2",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            values[key] = value;
-        }
-
-        builder.Configuration.AddInMemoryCollection(values);
-        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         PipelineHarness? harness = null;
-        builder.Services.AddClassificationPipeline(builder.Configuration, services => model =>
-        {
-            // The production factory, wrapped so that the tests can count what reaches the engine.
-            var counting = new CountingClassifier(EngineClassifier.FromServices(services)(model));
-            harness!._counting = counting;
-            return counting;
-        });
+        var builder = PipelineHost.CreateBuilder(
+            new PipelineSettings
+            {
+                StorageConnection = azurite.ConnectionString,
+                ModelPath = TestModel.Path,
+                ExecutionProvider = ExecutionProviderPreference.Cpu,
+                IntraOpThreads = 2,
+            },
+            settings,
+            services => model =>
+            {
+                // The production factory, wrapped so that the tests can count what reaches the engine.
+                var counting = new CountingClassifier(EngineClassifier.FromServices(services)(model));
+                harness!._counting = counting;
+                return counting;
+            },
+            readEnvironment: false);
         configureServices?.Invoke(builder.Services);
         var host = builder.Build();
         harness = new PipelineHarness(host);

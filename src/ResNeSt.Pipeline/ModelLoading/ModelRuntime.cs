@@ -4,7 +4,7 @@ using ResNeSt.Inference.Classification;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 
-namespace ResNeSt.Pipeline.Models;
+namespace ResNeSt.Pipeline.ModelLoading;
 
 /// <summary>Builds the inference engine for a verified model file (supplied by the host: Functions app, CLI or tests).</summary>
 public delegate IImageClassifier ClassifierFactory(LocalModel model);

@@ -1,15 +1,16 @@
 using System.CommandLine;
 using System.Diagnostics;
-using ResNeSt.Cli.Pipeline;
-using ResNeSt.Pipeline.Models;
+using Microsoft.Extensions.DependencyInjection;
+using ResNeSt.Pipeline.Hosting;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Storage;
 using ResNeSt.Testing.Storage;
 
-namespace ResNeSt.Cli.Commands;
+namespace ResNeSt.DevTool.Commands;
 
 /// <summary>
-/// <c>resnest pipeline-bench</c>: do storage round-trips hide behind inference? Measures, in one run with one model and
+/// <c>resnest-dev pipeline-bench</c>: do storage round-trips hide behind inference? Measures, in one run with one model and
 /// batch size: (a) the engine alone, bytes → classification, N concurrent callers; (b) the blob-trigger service on
 /// Azurite, N concurrent invocations, each blob fetched, claimed, classified, stored and tagged. Reports both and (b)/(a).
 /// </summary>
@@ -39,12 +40,13 @@ internal static class PipelineBenchCommand
     {
         var sources = samples.GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal).Select(f => File.ReadAllBytes(f.FullName)).ToArray();
         await using var azurite = await Azurite.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        using var host = await LocalPipelineHost.StartAsync(
-            azurite.ConnectionString, "images", model, tagging: true, batchSize, cancellationToken).ConfigureAwait(false);
-        var runtime = host.Get<ModelRuntime>();
+        using var host = await PipelineHost.StartAsync(
+            new PipelineSettings { StorageConnection = azurite.ConnectionString, ModelPath = model, TaggingEnabled = true, MaxBatchSize = batchSize },
+            cancellationToken).ConfigureAwait(false);
+        var runtime = host.Services.GetRequiredService<ModelRuntime>();
         var classifier = await runtime.GetClassifierAsync(cancellationToken).ConfigureAwait(false);
-        var storage = host.Get<PipelineStorage>();
-        var pipeline = host.Get<ClassificationPipeline>();
+        var storage = host.Services.GetRequiredService<PipelineStorage>();
+        var pipeline = host.Services.GetRequiredService<ClassificationPipeline>();
 
         // Every upload is a distinct blob; cycling the samples keeps the decode cost representative. The two measurements
         // alternate (engine, service, engine, service, ...) so that a busy machine weighs on both alike.

@@ -1,4 +1,4 @@
-namespace ResNeSt.Pipeline.Tests.Infrastructure;
+namespace ResNeSt.TestSupport;
 
 /// <summary>A clock the test moves (claim expiry, model reload interval); timers still run on the system clock.</summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider

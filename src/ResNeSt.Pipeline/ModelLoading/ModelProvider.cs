@@ -6,7 +6,7 @@ using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.Storage;
 
-namespace ResNeSt.Pipeline.Models;
+namespace ResNeSt.Pipeline.ModelLoading;
 
 /// <summary>A model file on local disk whose SHA-256 has been computed (and checked, when one was expected).</summary>
 public sealed record LocalModel(string Path, string Sha256, long Length, string Source);
