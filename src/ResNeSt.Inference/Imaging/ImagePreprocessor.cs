@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ResNeSt.Inference.Classification;
+using ResNeSt.Inference.Imaging.Framing;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Advanced;
 using SixLabors.ImageSharp.Formats;
@@ -302,38 +303,24 @@ public sealed class ImagePreprocessor
                 ImageRejectionReason.TooLarge, $"The image is {encoded.Length} bytes; at most {limits.MaxBytes} are accepted.");
         }
 
-        var format = ImageFormatSniffer.Sniff(encoded);
-        if (format == ImageFormatKind.Unknown)
-        {
-            throw new ImageRejectedException(
+        var sniffed = ImageFormatSniffer.Sniff(encoded)
+            ?? throw new ImageRejectedException(
                 ImageRejectionReason.UnsupportedFormat, "The bytes are not a JPEG, PNG, WebP, BMP or GIF image.");
-        }
-
-        if (format == ImageFormatKind.Webp && ImageFormatSniffer.IsAnimatedWebp(encoded))
+        var format = sniffed.Kind;
+        if (format == ImageFormatKind.Webp && WebpFraming.IsAnimated(encoded))
         {
             throw new ImageRejectedException(ImageRejectionReason.UnsupportedFormat, "Animated WebP images are not accepted.");
         }
 
         // The container framing is checked before ImageSharp reads anything: its decoders fill in what a truncated file
         // lacks (and its WebP header reader then gives a different answer from run to run for the same cut file).
-        string name = ImageFormatSniffer.Name(format);
-        var jpeg = format == ImageFormatKind.Jpeg ? ImageFormatSniffer.ReadJpegLayout(encoded) : default;
-        bool complete = format switch
-        {
-            ImageFormatKind.Jpeg => jpeg.Complete,
-            ImageFormatKind.Png => ImageFormatSniffer.IsCompletePng(encoded),
-            ImageFormatKind.Gif => ImageFormatSniffer.IsCompleteGif(encoded),
-            ImageFormatKind.Bmp => ImageFormatSniffer.IsWholeBmp(encoded),
-            ImageFormatKind.Webp => ImageFormatSniffer.IsCompleteWebp(encoded),
-            _ => true,
-        };
+        // A JPEG's layout is read once, for its completeness and its colour handling.
+        string name = sniffed.Name;
+        var jpeg = format == ImageFormatKind.Jpeg ? JpegFraming.ReadLayout(encoded) : default;
+        bool complete = format == ImageFormatKind.Jpeg ? jpeg.Complete : sniffed.IsComplete(encoded);
         if (!complete)
         {
-            throw new ImageRejectedException(
-                ImageRejectionReason.Corrupt,
-                format == ImageFormatKind.Bmp
-                    ? "The bmp pixel data is shorter than its header declares, or its pixel depth is not a real one."
-                    : $"The {name} data is truncated.");
+            throw new ImageRejectedException(ImageRejectionReason.Corrupt, sniffed.IncompleteMessage);
         }
 
         // ImageSharp inflates PNG metadata chunks in full while reading the header, before any limit of its own applies.
@@ -373,7 +360,7 @@ public sealed class ImagePreprocessor
 
         // A still extended WebP whose canvas differs from its image: libwebp (PIL) refuses it; ImageSharp would decode
         // the image and ignore the canvas, so the header would not describe what is classified.
-        if (format == ImageFormatKind.Webp && ImageFormatSniffer.WebpCanvas(encoded) is { } canvas && canvas != (width, height))
+        if (format == ImageFormatKind.Webp && WebpFraming.Canvas(encoded) is { } canvas && canvas != (width, height))
         {
             bool overBudget = canvas.Width > limits.MaxSide || canvas.Height > limits.MaxSide || (long)canvas.Width * canvas.Height > limits.MaxPixels;
             throw new ImageRejectedException(
@@ -381,7 +368,7 @@ public sealed class ImagePreprocessor
                 $"The webp canvas is {canvas.Width}×{canvas.Height} but its image is {width}×{height}.");
         }
 
-        if (format == ImageFormatKind.Webp && !ImageFormatSniffer.IsConsistentWebp(encoded))
+        if (format == ImageFormatKind.Webp && !WebpFraming.IsConsistent(encoded))
         {
             throw new ImageRejectedException(
                 ImageRejectionReason.Corrupt, "The webp frame is inconsistent with its canvas or too short for its size.");

@@ -21,7 +21,7 @@ internal static class PngCompressedMetadata
 
     /// <summary>
     /// Null when every compressed ancillary chunk inflates within the limits, else why not. The PNG's chunk framing must
-    /// already have been checked (<see cref="ImageFormatSniffer.IsCompletePng"/>). A chunk whose zlib data is damaged
+    /// already have been checked (<see cref="Framing.PngFraming.IsComplete"/>). A chunk whose zlib data is damaged
     /// counts what it inflated before the damage; the decoder judges the damage itself.
     /// </summary>
     public static string? FindExcess(ReadOnlySpan<byte> png, long maxTotalBytes)

@@ -59,7 +59,7 @@ public sealed class ResultClaims(PipelineStorage storage, ResultStore results, L
                     return Decided<ClaimResult?>.Done(null);
                 }
 
-                PipelineLog.ClaimLost(logger, LogSanitizer.Clean(blob.Name), blob.ETag!, claimId);
+                PipelineLog.ClaimLost(logger);
                 claimed = null;
             }
 

@@ -3,49 +3,51 @@ using Microsoft.Extensions.Logging;
 namespace ResNeSt.Pipeline.Diagnostics;
 
 /// <summary>
-/// Every log line of the pipeline. Blob names are passed through <see cref="LogSanitizer.Clean"/> by the caller;
-/// each line about one image carries its blob, ETag and invocation id so one upload can be followed end to end.
+/// Every log line of the pipeline. The lines about one image (1000–1101) are logged inside its scopes
+/// (<see cref="PipelineLogScopes"/>: blob, invocation id, ETag), so their own text and properties do not repeat those;
+/// the other lines name what they are about, blob names passed through <see cref="LogSanitizer.Clean"/> by the caller.
 /// </summary>
 internal static partial class PipelineLog
 {
-    [LoggerMessage(1000, LogLevel.Information, "Classified {Blob} (ETag {ETag}, invocation {InvocationId}): {Label} p={Probability:0.000} in {TotalMs:0.0} ms (download {DownloadMs:0.0} ms, batch of {BatchSize})")]
-    public static partial void Classified(ILogger logger, string blob, string etag, string invocationId, string label, float probability, double totalMs, double downloadMs, int batchSize);
+    [LoggerMessage(1000, LogLevel.Information, "Classified as {Label} p={Probability:0.000} in {TotalMs:0.0} ms (download {DownloadMs:0.0} ms, batch of {BatchSize})")]
+    public static partial void Classified(ILogger logger, string label, float probability, double totalMs, double downloadMs, int batchSize);
 
-    [LoggerMessage(1001, LogLevel.Warning, "Rejected {Blob} (ETag {ETag}, invocation {InvocationId}): {Code}: {Reason}. Recorded as failed; not retried.")]
-    public static partial void Rejected(ILogger logger, string blob, string etag, string invocationId, string code, string reason);
+    /// <summary><paramref name="reason"/> is a whole sentence, full stop included.</summary>
+    [LoggerMessage(1001, LogLevel.Warning, "Rejected ({Code}): {Reason} Recorded as failed; not retried.")]
+    public static partial void Rejected(ILogger logger, string code, string reason);
 
-    [LoggerMessage(1002, LogLevel.Information, "Skipped {Blob} (invocation {InvocationId}): it was deleted before it could be processed.")]
-    public static partial void SkippedDeleted(ILogger logger, string blob, string invocationId);
+    [LoggerMessage(1002, LogLevel.Information, "Skipped: the blob was deleted before it could be processed.")]
+    public static partial void SkippedDeleted(ILogger logger);
 
-    [LoggerMessage(1003, LogLevel.Information, "Skipped {Blob} (ETag {ETag}, invocation {InvocationId}): already classified ({Status}).")]
-    public static partial void SkippedAlreadyDone(ILogger logger, string blob, string etag, string invocationId, string status);
+    [LoggerMessage(1003, LogLevel.Information, "Skipped: already classified ({Status}).")]
+    public static partial void SkippedAlreadyDone(ILogger logger, string status);
 
-    [LoggerMessage(1004, LogLevel.Information, "Skipped {Blob} (ETag {ETag}, invocation {InvocationId}): a newer version is already classified.")]
-    public static partial void SkippedSuperseded(ILogger logger, string blob, string etag, string invocationId);
+    [LoggerMessage(1004, LogLevel.Information, "Skipped: a newer version is already classified.")]
+    public static partial void SkippedSuperseded(ILogger logger);
 
-    [LoggerMessage(1005, LogLevel.Information, "Skipped {Blob} (ETag {ETag}, invocation {InvocationId}): the blob changed while it was read; the newer version's event classifies it.")]
-    public static partial void SkippedChanged(ILogger logger, string blob, string etag, string invocationId);
+    [LoggerMessage(1005, LogLevel.Information, "Skipped: the blob changed while it was read; the newer version's event classifies it.")]
+    public static partial void SkippedChanged(ILogger logger);
 
-    [LoggerMessage(1006, LogLevel.Information, "Duplicate delivery of {Blob} (ETag {ETag}, invocation {InvocationId}) joined the invocation already classifying it.")]
-    public static partial void JoinedInFlight(ILogger logger, string blob, string etag, string invocationId);
+    [LoggerMessage(1006, LogLevel.Information, "Duplicate delivery joined the invocation already classifying this version.")]
+    public static partial void JoinedInFlight(ILogger logger);
 
-    [LoggerMessage(1007, LogLevel.Warning, "{Blob} (ETag {ETag}, invocation {InvocationId}) is being classified by invocation {Owner}; failing this delivery so that it is retried later.")]
-    public static partial void HeldElsewhere(ILogger logger, string blob, string etag, string invocationId, string owner);
+    [LoggerMessage(1007, LogLevel.Warning, "Being classified by invocation {Owner}; failing this delivery so that it is retried later.")]
+    public static partial void HeldElsewhere(ILogger logger, string owner);
 
-    [LoggerMessage(1008, LogLevel.Warning, "The result row of {Blob} (ETag {ETag}, invocation {InvocationId}) changed while the result was stored; deciding again.")]
-    public static partial void ClaimLost(ILogger logger, string blob, string etag, string invocationId);
+    [LoggerMessage(1008, LogLevel.Warning, "The result row changed while the result was stored; deciding again.")]
+    public static partial void ClaimLost(ILogger logger);
 
-    [LoggerMessage(1009, LogLevel.Error, "Transient failure classifying {Blob} (ETag {ETag}, invocation {InvocationId}); the host will retry.")]
-    public static partial void TransientFailure(ILogger logger, Exception exception, string blob, string? etag, string invocationId);
+    [LoggerMessage(1009, LogLevel.Error, "Transient failure while classifying; the host will retry.")]
+    public static partial void TransientFailure(ILogger logger, Exception exception);
 
-    [LoggerMessage(1010, LogLevel.Warning, "Ignored a request for {Blob}: only blobs of container {Container} are classified.")]
-    public static partial void WrongContainer(ILogger logger, string blob, string container);
+    [LoggerMessage(1010, LogLevel.Warning, "Ignored: the blob is in container {BlobContainer}; only blobs of container {Container} are classified.")]
+    public static partial void WrongContainer(ILogger logger, string blobContainer, string container);
 
-    [LoggerMessage(1100, LogLevel.Information, "Blob {Blob} not tagged: it already has {Count} tags of its own and Azure allows 10.")]
-    public static partial void TagsSkippedTooMany(ILogger logger, string blob, int count);
+    [LoggerMessage(1100, LogLevel.Information, "Not tagged: the blob already has {Count} tags of its own and Azure allows 10.")]
+    public static partial void TagsSkippedTooMany(ILogger logger, int count);
 
-    [LoggerMessage(1101, LogLevel.Information, "Blob {Blob} (ETag {ETag}) not tagged: it changed or was deleted (HTTP {Status}).")]
-    public static partial void TagsSkippedBlobChanged(ILogger logger, string blob, string etag, int status);
+    [LoggerMessage(1101, LogLevel.Information, "Not tagged: the blob changed or was deleted (HTTP {Status}).")]
+    public static partial void TagsSkippedBlobChanged(ILogger logger, int status);
 
     [LoggerMessage(1200, LogLevel.Information, "Model {Path} resolved from {Source}, SHA-256 {Sha256}.")]
     public static partial void ModelResolvedCore(ILogger logger, string path, string source, string sha256);

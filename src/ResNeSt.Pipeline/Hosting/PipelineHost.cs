@@ -35,9 +35,14 @@ public static class PipelineHost
             builder.Configuration.AddInMemoryCollection(overrides);
         }
 
-        // Logs are talk: stderr, so that a command's stdout stays data (`./demo.sh --json | jq`).
+        // Logs are talk: stderr, so that a command's stdout stays data (`./demo.sh --json | jq`). With scopes: the
+        // pipeline's lines about an image leave its blob, ETag and invocation id to them.
         builder.Logging
-            .AddSimpleConsole(o => o.SingleLine = true)
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true;
+            })
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
             .SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddClassificationPipeline(builder.Configuration, classifierFactory ?? EngineClassifier.FromServices);

@@ -42,7 +42,7 @@ public sealed class ClassificationPipeline(
         using var scope = PipelineLogScopes.Blob(logger, name, invocationId);
         try
         {
-            var outcome = await ProcessCoreAsync(blob, name, invocationId, activity, cancellationToken).ConfigureAwait(false);
+            var outcome = await ProcessCoreAsync(blob, invocationId, activity, cancellationToken).ConfigureAwait(false);
             telemetry.Record(outcome, activity);
             return outcome;
         }
@@ -53,18 +53,18 @@ public sealed class ClassificationPipeline(
         }
     }
 
-    private async Task<ProcessingOutcome> ProcessCoreAsync(BlobClient blob, string name, string invocationId, Activity? activity, CancellationToken cancellationToken)
+    private async Task<ProcessingOutcome> ProcessCoreAsync(BlobClient blob, string invocationId, Activity? activity, CancellationToken cancellationToken)
     {
         var blobRef = new BlobRef(blob.BlobContainerName, blob.Name);
         if (!string.Equals(blob.BlobContainerName, _options.ImagesContainer, StringComparison.Ordinal))
         {
-            PipelineLog.WrongContainer(logger, LogSanitizer.Clean(blobRef.Path), _options.ImagesContainer);
+            PipelineLog.WrongContainer(logger, LogSanitizer.Clean(blob.BlobContainerName), _options.ImagesContainer);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.WrongContainer);
         }
 
         if (await ImageDownloader.TryGetPropertiesAsync(blob, cancellationToken).ConfigureAwait(false) is not { } properties)
         {
-            PipelineLog.SkippedDeleted(logger, name, invocationId);
+            PipelineLog.SkippedDeleted(logger);
             return ProcessingOutcome.Skipped(blobRef, SkipReasons.Deleted);
         }
 
@@ -74,14 +74,14 @@ public sealed class ClassificationPipeline(
         using var etagScope = PipelineLogScopes.ETag(logger, blobRef.ETag!);
         var (outcome, joined) = await _inFlight.RunAsync(
             blobRef.ToString(),
-            () => ProcessVersionAsync(blob, name, blobRef, properties, invocationId, cancellationToken),
-            () => PipelineLog.JoinedInFlight(logger, name, blobRef.ETag!, invocationId),
+            () => ProcessVersionAsync(blob, blobRef, properties, invocationId, cancellationToken),
+            () => PipelineLog.JoinedInFlight(logger),
             cancellationToken).ConfigureAwait(false);
         return joined ? ProcessingOutcome.Skipped(blobRef, SkipReasons.DuplicateInFlight, outcome.Result) : outcome;
     }
 
     private async Task<ProcessingOutcome> ProcessVersionAsync(
-        BlobClient blob, string name, BlobRef blobRef, BlobProperties properties, string invocationId, CancellationToken cancellationToken)
+        BlobClient blob, BlobRef blobRef, BlobProperties properties, string invocationId, CancellationToken cancellationToken)
     {
         var etag = blobRef.ETag!;
         var claimId = string.IsNullOrEmpty(invocationId) ? Guid.NewGuid().ToString("N") : invocationId;
@@ -94,15 +94,15 @@ public sealed class ClassificationPipeline(
         {
             case ClaimStatus.AlreadyDone:
                 // A delivery killed after storing the result may have left the index row, then the tags, undone.
-                PipelineLog.SkippedAlreadyDone(logger, name, etag, invocationId, claim.Entity.Status);
+                PipelineLog.SkippedAlreadyDone(logger, claim.Entity.Status);
                 await index.RepairAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
                 await tagger.RepairAsync(blob, etag, properties.TagCount, claim.Entity, cancellationToken).ConfigureAwait(false);
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, claim.Entity);
             case ClaimStatus.Superseded:
-                PipelineLog.SkippedSuperseded(logger, name, etag, invocationId);
+                PipelineLog.SkippedSuperseded(logger);
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.Superseded, claim.Entity);
             case ClaimStatus.HeldElsewhere:
-                PipelineLog.HeldElsewhere(logger, name, etag, invocationId, claim.Entity.ClaimId ?? "?");
+                PipelineLog.HeldElsewhere(logger, claim.Entity.ClaimId ?? "?");
                 throw new BlobBusyException($"{blobRef} is being classified by invocation {claim.Entity.ClaimId}.");
         }
 
@@ -136,7 +136,7 @@ public sealed class ClassificationPipeline(
         }
         catch (Exception ex)
         {
-            PipelineLog.TransientFailure(logger, ex, name, etag, invocationId);
+            PipelineLog.TransientFailure(logger, ex);
             await claims.ReleaseAfterFailureAsync(claim.Entity).ConfigureAwait(false);
             throw;
         }

@@ -25,16 +25,15 @@ public sealed class VersionClassifier(
         ArgumentNullException.ThrowIfNull(classifier);
         ArgumentNullException.ThrowIfNull(blob);
         ArgumentNullException.ThrowIfNull(blobRef);
-        var name = LogSanitizer.Clean(blob.Name);
         var etag = blobRef.ETag!;
         using var download = await downloader.DownloadAsync(blob, etag, properties.ContentLength, cancellationToken).ConfigureAwait(false);
         switch (download)
         {
             case { SkipReason: SkipReasons.Deleted }:
-                PipelineLog.SkippedDeleted(logger, name, invocationId);
+                PipelineLog.SkippedDeleted(logger);
                 return (null, SkipReasons.Deleted);
             case { SkipReason: { } changed }:
-                PipelineLog.SkippedChanged(logger, name, etag, invocationId);
+                PipelineLog.SkippedChanged(logger);
                 return (null, changed);
             case { Rejection: { } refused }:
                 return (Rejected(refused, downloadMs: null), null);
@@ -53,13 +52,13 @@ public sealed class VersionClassifier(
 
         telemetry.Stage(PipelineTelemetry.Stages.DecodePreprocess, classification.Timings.DecodeAndPreprocessMs);
         telemetry.Stage(PipelineTelemetry.Stages.Inference, classification.Timings.InferenceMs);
-        PipelineLog.Classified(logger, name, etag, invocationId, classification.Top1.Label, classification.Top1.Probability,
+        PipelineLog.Classified(logger, classification.Top1.Label, classification.Top1.Probability,
             download.Milliseconds + Stopwatch.GetElapsedTime(started).TotalMilliseconds, download.Milliseconds, classification.Timings.BatchSize);
         return (ResultMapping.Succeeded(NewResult(), classification, model.Model?.Sha256, download.Milliseconds), null);
 
         ResultEntity Rejected(ImageRejectedException rejected, double? downloadMs)
         {
-            PipelineLog.Rejected(logger, name, etag, invocationId, rejected.Code, rejected.Message);
+            PipelineLog.Rejected(logger, rejected.Code, rejected.Message);
             return ResultMapping.Rejected(NewResult(), rejected, downloadMs, model.Classifier?.Model.Variant, model.Model?.Sha256);
         }
 

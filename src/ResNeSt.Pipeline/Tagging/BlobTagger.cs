@@ -92,7 +92,7 @@ public sealed class BlobTagger(IOptions<PipelineOptions> options, ILogger<BlobTa
 
             if (merged.Count + ours.Count > MaxTags)
             {
-                PipelineLog.TagsSkippedTooMany(logger, LogSanitizer.Clean(blob.Name), merged.Count);
+                PipelineLog.TagsSkippedTooMany(logger, merged.Count);
                 return false;
             }
 
@@ -106,7 +106,7 @@ public sealed class BlobTagger(IOptions<PipelineOptions> options, ILogger<BlobTa
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
-            PipelineLog.TagsSkippedBlobChanged(logger, LogSanitizer.Clean(blob.Name), etag, ex.Status);
+            PipelineLog.TagsSkippedBlobChanged(logger, ex.Status);
             return false;
         }
     }

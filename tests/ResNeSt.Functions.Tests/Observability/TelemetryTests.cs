@@ -22,7 +22,7 @@ namespace ResNeSt.Functions.Tests.Observability;
 [Collection(AzuriteFixture.Collection)]
 public sealed class TelemetryTests(AzuriteFixture azurite)
 {
-    private sealed record CapturedLog(int EventId, string Category, string? Message, IReadOnlyDictionary<string, object?> Scopes, string Attributes = "");
+    private sealed record CapturedLog(int EventId, string Category, string? Message, IReadOnlyList<string> AttributeKeys, IReadOnlyDictionary<string, object?> Scopes, string Attributes);
 
     /// <summary>Copies what the test needs out of each log record at export time (records are pooled and reused).</summary>
     private sealed class LogCapture : BaseProcessor<LogRecord>
@@ -41,7 +41,8 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
             }, scopes);
             lock (Logs)
             {
-                Logs.Add(new CapturedLog(data.EventId.Id, data.CategoryName ?? "", data.FormattedMessage, scopes, string.Join(' ', (data.Attributes ?? []).Select(a => $"{a.Key}={a.Value}"))));
+                var attributes = data.Attributes?.Select(a => a.Key).Where(k => k != "{OriginalFormat}").ToList() ?? [];
+                Logs.Add(new CapturedLog(data.EventId.Id, data.CategoryName ?? "", data.FormattedMessage, attributes, scopes, string.Join(' ', (data.Attributes ?? []).Select(a => $"{a.Key}={a.Value}"))));
             }
         }
     }
@@ -238,7 +239,8 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         Assert.Equal(ActivityStatusCode.Error, rejectedStage.Status);
         Assert.DoesNotContain(app.Spans, s => s.ParentSpanId == bad.SpanId && s.OperationName == InferenceTelemetry.InferenceActivity);
 
-        // Logs: the pipeline's line about the image carries blob, ETag and invocation id as scope properties.
+        // Logs: the pipeline's line about the image carries blob, ETag and invocation id as scope properties, once: its own
+        // attributes do not repeat them (the exporter would write each name twice).
         CapturedLog classified;
         lock (app.Logs.Logs)
         {
@@ -247,6 +249,7 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
 
         Assert.Equal("inv-ok", classified.Scopes["InvocationId"]);
         Assert.Equal(etag, classified.Scopes["ETag"]);
+        Assert.Equal(["Label", "Probability", "TotalMs", "DownloadMs", "BatchSize"], classified.AttributeKeys);
     }
 
     [Fact]

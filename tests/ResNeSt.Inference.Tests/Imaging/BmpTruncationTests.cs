@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using ResNeSt.Inference.Imaging;
+using ResNeSt.Inference.Imaging.Framing;
 using ResNeSt.Models.Metadata;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Bmp;
@@ -77,7 +78,7 @@ public sealed class BmpTruncationTests
         var bytes = Bmp(BmpBitsPerPixel.Pixel32, 1, 1);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(18), int.MaxValue);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(22), int.MaxValue);
-        Assert.False(ImageFormatSniffer.IsWholeBmp(bytes)); // the framing check itself says so, before any decoder
+        Assert.False(BmpFraming.Instance.IsComplete(bytes)); // the framing check itself says so, before any decoder
         Assert.Equal(ImageRejectionReason.Corrupt, Assert.Throws<ImageRejectedException>(() => Accept(bytes)).Reason);
     }
 

@@ -96,6 +96,12 @@ public sealed class HostileCorpusTests(HostileCorpusFixture corpus, ITestOutputH
                 {
                     failures.Add($"{file.Name}: rejected as {ex.Code} ({ex.Message}), expected {file.Expected}");
                 }
+
+                // Reasons are sentences that logs, results and problem documents quote as they are ("empty.." was one).
+                if (!ex.Message.EndsWith('.') || ex.Message.EndsWith("..", StringComparison.Ordinal))
+                {
+                    failures.Add($"{file.Name}: the reason \"{ex.Message}\" does not end with one full stop");
+                }
             }
 #pragma warning disable CA1031 // the point of the test: any other exception is a finding, reported with the file's name
             catch (Exception ex)
