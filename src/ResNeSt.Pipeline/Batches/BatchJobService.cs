@@ -152,9 +152,10 @@ public sealed class BatchJobService(
         string jobId, DateTimeOffset? jobCreatedAt, string name, string invocationId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (BlobNameRules.Check(name) is not null)
+        if (BlobAddress.Check(storage.Images, name) is not null)
         {
-            // Listings only produce valid names; anything else was not written by this service.
+            // Listings produce stored names, which all address their blob (a backslash, `c:` or a control character
+            // included); a name that would address another blob was not written by this service.
             PipelineLog.BatchInvalidName(logger, LogSanitizer.Clean(jobId), LogSanitizer.Clean(name));
             await RecordAsync(jobId, name, OutcomeKind.Failed, "invalid_blob_name", cancellationToken).ConfigureAwait(false);
             return null;
@@ -208,7 +209,7 @@ public sealed class BatchJobService(
 
         // Parsed but not ours: a missing or malformed job id or blob name would make the table write throw, and a throw
         // here sends the message to a poison queue of the poison queue, which the identity cannot write.
-        if (!IsJobId(parsed.JobId) || (parsed.Name is { } name && BlobNameRules.Check(name) is not null))
+        if (!IsJobId(parsed.JobId) || (parsed.Name is { } name && BlobAddress.Check(storage.Images, name) is not null))
         {
             PipelineLog.BatchUnknownJob(logger, LogSanitizer.Clean(parsed.JobId ?? ""));
             return;

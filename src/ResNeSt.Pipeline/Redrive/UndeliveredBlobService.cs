@@ -54,7 +54,7 @@ public sealed class UndeliveredBlobService(
             return;
         }
 
-        if (!string.Equals(container, _options.ImagesContainer, StringComparison.Ordinal) || BlobNameRules.Check(name) is not null)
+        if (!string.Equals(container, _options.ImagesContainer, StringComparison.Ordinal) || BlobAddress.Check(storage.Images, name) is not null)
         {
             RedriveLog.MalformedPoisonMessage(logger, $"blob {LogSanitizer.Clean(container + "/" + name)} is not in the images container");
             return;
@@ -105,7 +105,7 @@ public sealed class UndeliveredBlobService(
     public async Task RedriveAsync(BatchMessage message, string invocationId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.Name is not { } name || BlobNameRules.Check(name) is not null)
+        if (message.Name is not { } name || BlobAddress.Check(storage.Images, name) is not null)
         {
             RedriveLog.MalformedPoisonMessage(logger, "a re-drive message without a valid blob name");
             return;
