@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ResNeSt.Inference.Runtime;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.ModelLoading;
@@ -107,8 +108,8 @@ internal static class WorkerCommand
             .AddJsonFile(hostJson, optional: false)
             .AddEnvironmentVariables("AzureFunctionsJobHost__")
             .Build();
-        builder.Services.AddOptions<HostQueueOptions>().Bind(hostConfiguration.GetSection("extensions:queues")).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<WorkerOptions>()
+        builder.Services.AddValidatedOptions<HostQueueOptions, HostQueueOptionsValidator>(hostConfiguration.GetSection("extensions:queues"));
+        builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>()
             .Configure(o =>
             {
                 o.Lease = worker.Lease;
@@ -117,10 +118,8 @@ internal static class WorkerCommand
                 {
                     o.FunctionTimeout = TimeSpan.Parse(functionTimeout, System.Globalization.CultureInfo.InvariantCulture);
                 }
-            })
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
+            });
+        builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerLeaseValidator>();
 
         if (auditPath is not null)
         {

@@ -35,6 +35,10 @@ internal sealed class HostQueueOptions
     public string MessageEncoding { get; set; } = "base64";
 }
 
+/// <summary>The rules of <see cref="HostQueueOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class HostQueueOptionsValidator : IValidateOptions<HostQueueOptions>;
+
 /// <summary>The worker's own settings (command-line options).</summary>
 internal sealed class WorkerOptions
 {
@@ -53,12 +57,16 @@ internal sealed class WorkerOptions
     public bool Drain { get; set; }
 }
 
+/// <summary>The rules of <see cref="WorkerOptions"/> alone, checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOptions>;
+
 /// <summary>
 /// A crashed invocation's message reappears between half a lease and a lease after the crash (the lease is renewed
 /// every half). If its claim on the blob lives longer than that, the redelivery only finds the dead claim and spends
 /// a delivery on it; a claim timeout of at most half the lease makes every crash cost each message one delivery.
 /// </summary>
-internal sealed class WorkerOptionsValidator(IOptions<PipelineOptions> pipeline) : IValidateOptions<WorkerOptions>
+internal sealed class WorkerLeaseValidator(IOptions<PipelineOptions> pipeline) : IValidateOptions<WorkerOptions>
 {
     public ValidateOptionsResult Validate(string? name, WorkerOptions options)
     {

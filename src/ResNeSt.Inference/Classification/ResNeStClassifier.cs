@@ -1,4 +1,6 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Batching;
 using ResNeSt.Inference.Diagnostics;
 using ResNeSt.Inference.Imaging;
@@ -13,7 +15,11 @@ namespace ResNeSt.Inference.Classification;
 /// <param name="Limits">Byte, pixel and side limits for uploads; <see cref="ImageLimits.Default"/> when null.</param>
 /// <param name="Decode">Full-size JPEG decoding (PIL parity) or reduced-size for large JPEGs; the app and the CLI default to <see cref="DecodeMode.Fast"/>.</param>
 public sealed record ClassifierOptions(
-    int TopK = SoftmaxTopK.DefaultK, bool ApplyExifOrientation = true, ImageLimits? Limits = null, DecodeMode Decode = DecodeMode.Exact);
+    [property: Range(1, InferenceEngine.ClassCount)] int TopK = SoftmaxTopK.DefaultK, bool ApplyExifOrientation = true, ImageLimits? Limits = null, DecodeMode Decode = DecodeMode.Exact);
+
+/// <summary>The rules of <see cref="ClassifierOptions"/>, checked by generated code; used without DI by <see cref="ResNeStClassifier"/>.</summary>
+[OptionsValidator]
+public sealed partial class ClassifierOptionsValidator : IValidateOptions<ClassifierOptions>;
 
 /// <summary>A classification plus the batcher's view of it: the raw logits when asked for, and when its batch ran.</summary>
 public sealed record DetailedClassification(ClassificationResult Classification, InferenceOutput Inference)
@@ -39,8 +45,11 @@ public sealed class ResNeStClassifier : IImageClassifier, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(engine);
         options ??= new ClassifierOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.TopK, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TopK, InferenceEngine.ClassCount);
+        if (new ClassifierOptionsValidator().Validate(null, options) is { Failed: true } invalid)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), invalid.FailureMessage);
+        }
+
         _engine = engine;
         _ownsEngine = ownsEngine;
         _preprocessor = new ImagePreprocessor(options.Limits ?? ImageLimits.Default, decode: options.Decode);

@@ -23,15 +23,17 @@ public enum CudnnConvAlgorithmSearch
 }
 
 /// <summary>Settings of the inference engine and its batcher; bound from configuration section <see cref="SectionName"/>.</summary>
-public sealed class InferenceOptions
+public sealed class InferenceOptions : IValidatableObject
 {
     public const string SectionName = "Inference";
 
+    [EnumDataType(typeof(ExecutionProviderPreference), ErrorMessage = "ExecutionProvider must be auto, cuda or cpu.")]
     public ExecutionProviderPreference ExecutionProvider { get; set; } = ExecutionProviderPreference.Auto;
 
     [Range(0, 64)]
     public int CudaDeviceId { get; set; }
 
+    [EnumDataType(typeof(CudnnConvAlgorithmSearch), ErrorMessage = "CudnnConvAlgorithmSearch must be exhaustive, heuristic or default.")]
     public CudnnConvAlgorithmSearch CudnnConvAlgorithmSearch { get; set; } = CudnnConvAlgorithmSearch.Exhaustive;
 
     /// <summary>Upper bound of the CUDA memory arena in bytes; 0 leaves ORT's default (no limit).</summary>
@@ -53,6 +55,7 @@ public sealed class InferenceOptions
     public int MaxBatchSize { get; set; } = 8;
 
     /// <summary>How long the batcher waits for a batch to fill after its first image is ready.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Images admitted (reserved, queued or running) at once; further callers wait.</summary>
@@ -79,6 +82,24 @@ public sealed class InferenceOptions
         }
     }
 
+    /// <summary>The rules that relate several settings (the single ones are attributes).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (CudaPaddedBatchSizes.Any(s => s < 1))
+        {
+            yield return new ValidationResult("CudaPaddedBatchSizes must all be positive.", [nameof(CudaPaddedBatchSizes)]);
+        }
+        else if (CudaPaddedBatchSizes.Count > 0 && CudaPaddedBatchSizes.Max() < MaxBatchSize)
+        {
+            yield return new ValidationResult($"CudaPaddedBatchSizes must include a size of at least MaxBatchSize ({MaxBatchSize}).", [nameof(CudaPaddedBatchSizes)]);
+        }
+
+        if (QueueCapacity < MaxBatchSize)
+        {
+            yield return new ValidationResult($"QueueCapacity must be at least MaxBatchSize ({MaxBatchSize}), or no batch could ever fill.", [nameof(QueueCapacity)]);
+        }
+    }
+
     /// <summary>The padded size for a batch of <paramref name="count"/> images on CUDA.</summary>
     internal int PaddedBatchSize(int count)
     {
@@ -95,47 +116,6 @@ public sealed class InferenceOptions
     }
 }
 
-/// <summary>Attribute checks (source-generated) plus the rules that relate several settings.</summary>
-public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>
-{
-    public ValidateOptionsResult Validate(string? name, InferenceOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var builder = new ValidateOptionsResultBuilder();
-        builder.AddResult(new GeneratedValidator().Validate(name, options));
-        if (options.MaxBatchDelay < TimeSpan.Zero || options.MaxBatchDelay > TimeSpan.FromSeconds(10))
-        {
-            builder.AddError("must be between 0 and 10 seconds.", nameof(InferenceOptions.MaxBatchDelay));
-        }
-
-        if (options.CudaPaddedBatchSizes.Any(s => s < 1))
-        {
-            builder.AddError("must all be positive.", nameof(InferenceOptions.CudaPaddedBatchSizes));
-        }
-        else if (options.CudaPaddedBatchSizes.Count > 0 && options.CudaPaddedBatchSizes.Max() < options.MaxBatchSize)
-        {
-            builder.AddError($"must include a size of at least MaxBatchSize ({options.MaxBatchSize}).", nameof(InferenceOptions.CudaPaddedBatchSizes));
-        }
-
-        if (options.QueueCapacity < options.MaxBatchSize)
-        {
-            builder.AddError($"must be at least MaxBatchSize ({options.MaxBatchSize}), or no batch could ever fill.", nameof(InferenceOptions.QueueCapacity));
-        }
-
-        if (!Enum.IsDefined(options.ExecutionProvider))
-        {
-            builder.AddError("must be auto, cuda or cpu.", nameof(InferenceOptions.ExecutionProvider));
-        }
-
-        if (!Enum.IsDefined(options.CudnnConvAlgorithmSearch))
-        {
-            builder.AddError("must be exhaustive, heuristic or default.", nameof(InferenceOptions.CudnnConvAlgorithmSearch));
-        }
-
-        return builder.Build();
-    }
-}
-
-/// <summary>The data-annotation checks, generated at compile time (no reflection at start-up).</summary>
+/// <summary>The rules of <see cref="InferenceOptions"/> (attributes and <c>Validate</c>), checked by generated code, without reflection.</summary>
 [OptionsValidator]
-internal sealed partial class GeneratedValidator : IValidateOptions<InferenceOptions>;
+public sealed partial class InferenceOptionsValidator : IValidateOptions<InferenceOptions>;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ResNeSt.Inference.Runtime;
@@ -11,11 +10,6 @@ public static class InferenceServiceCollectionExtensions
     /// Binds <see cref="InferenceOptions"/> from <paramref name="section"/> (e.g. the <c>Inference</c> section) and
     /// validates them when the host starts, so a bad setting stops the worker at start-up rather than at the first image.
     /// </summary>
-    public static OptionsBuilder<InferenceOptions> AddInferenceOptions(this IServiceCollection services, IConfiguration section)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(section);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>());
-        return services.AddOptions<InferenceOptions>().Bind(section).ValidateOnStart();
-    }
+    public static OptionsBuilder<InferenceOptions> AddInferenceOptions(this IServiceCollection services, IConfiguration section) =>
+        services.AddValidatedOptions<InferenceOptions, InferenceOptionsValidator>(section);
 }

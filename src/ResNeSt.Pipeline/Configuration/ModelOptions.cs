@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace ResNeSt.Pipeline.Configuration;
 
@@ -49,3 +50,7 @@ public sealed class ModelOptions : IValidatableObject
         }
     }
 }
+
+/// <summary>The rules of <see cref="ModelOptions"/> (attributes and <c>Validate</c>), checked by generated code, without reflection.</summary>
+[OptionsValidator]
+public sealed partial class ModelOptionsValidator : IValidateOptions<ModelOptions>;

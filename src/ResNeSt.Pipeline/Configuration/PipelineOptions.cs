@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace ResNeSt.Pipeline.Configuration;
 
@@ -75,3 +76,7 @@ public sealed class PipelineOptions
     [Range(1, 100_000_000)]
     public int MaxBatchJobBlobs { get; set; } = 100_000;
 }
+
+/// <summary>The rules of <see cref="PipelineOptions"/> (attributes and <c>Validate</c>), checked by generated code, without reflection.</summary>
+[OptionsValidator]
+public sealed partial class PipelineOptionsValidator : IValidateOptions<PipelineOptions>;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Imaging;
 
 namespace ResNeSt.Pipeline.Configuration;
@@ -16,3 +17,7 @@ public sealed class PreprocessingOptions
     [EnumDataType(typeof(DecodeMode), ErrorMessage = "Decode must be Exact or Fast.")]
     public DecodeMode Decode { get; set; } = DecodeMode.Fast;
 }
+
+/// <summary>The rules of <see cref="PreprocessingOptions"/> (attributes and <c>Validate</c>), checked by generated code, without reflection.</summary>
+[OptionsValidator]
+public sealed partial class PreprocessingOptionsValidator : IValidateOptions<PreprocessingOptions>;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using Azure.Core;
 
 namespace ResNeSt.Pipeline.Configuration;
@@ -47,3 +48,7 @@ public sealed class StorageRetryOptions : IValidatableObject
         retry.NetworkTimeout = NetworkTimeout;
     }
 }
+
+/// <summary>The rules of <see cref="StorageRetryOptions"/> (attributes and <c>Validate</c>), checked by generated code, without reflection.</summary>
+[OptionsValidator]
+public sealed partial class StorageRetryOptionsValidator : IValidateOptions<StorageRetryOptions>;

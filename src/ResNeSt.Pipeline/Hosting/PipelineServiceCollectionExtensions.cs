@@ -38,11 +38,11 @@ public static class PipelineServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(classifierFactory);
 
-        services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<PipelineOptions, PipelineOptionsValidator>(configuration.GetSection(PipelineOptions.SectionName));
         services.AddInferenceOptions(configuration.GetSection(InferenceOptions.SectionName));
-        services.AddOptions<PreprocessingOptions>().Bind(configuration.GetSection(PreprocessingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<StorageRetryOptions>().Bind(configuration.GetSection(StorageRetryOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<PreprocessingOptions, PreprocessingOptionsValidator>(configuration.GetSection(PreprocessingOptions.SectionName));
+        services.AddValidatedOptions<ModelOptions, ModelOptionsValidator>(configuration.GetSection(ModelOptions.SectionName));
+        services.AddValidatedOptions<StorageRetryOptions, StorageRetryOptionsValidator>(configuration.GetSection(StorageRetryOptions.SectionName));
 
         var connection = StorageConnection.FromConfiguration(configuration, ResourceNames.Default.ConnectionName);
         services.AddAzureClients(clients =>

@@ -40,10 +40,9 @@ internal static class LoadTestCommand
                 parse.GetRequiredValue(samples).FullName,
                 parse.GetValue(seed),
                 parse.GetValue(batch));
-            var errors = Validate(options);
-            if (errors.Count > 0)
+            if (new LoadTestOptionsValidator().Validate(null, options) is { Failed: true } invalid)
             {
-                foreach (var error in errors)
+                foreach (var error in invalid.Failures)
                 {
                     await parse.InvocationConfiguration.Error.WriteLineAsync($"resnest-dev load-test: {error}").ConfigureAwait(false);
                 }
@@ -56,41 +55,5 @@ internal static class LoadTestCommand
             return summary.Passed ? 0 : 1;
         });
         return command;
-    }
-
-    private static List<string> Validate(LoadTestOptions options)
-    {
-        var errors = new List<string>();
-        if (options.Images is < 1 or > 1_000_000)
-        {
-            errors.Add("--count must be between 1 and 1000000.");
-        }
-
-        if (options.HostileFraction is < 0 or > 1 || double.IsNaN(options.HostileFraction))
-        {
-            errors.Add("--hostile-fraction must be between 0 and 1.");
-        }
-
-        if (options.Concurrency is < 1 or > 256)
-        {
-            errors.Add("--concurrency must be between 1 and 256.");
-        }
-
-        if (options.Duplicates is < 1 or > 10)
-        {
-            errors.Add("--duplicates must be between 1 and 10.");
-        }
-
-        if (options.TimeLimit <= TimeSpan.Zero)
-        {
-            errors.Add("--seconds must be positive.");
-        }
-
-        if (options.MaxBatchSize is < 1 or > 256)
-        {
-            errors.Add("--batch-size must be between 1 and 256.");
-        }
-
-        return errors;
     }
 }

@@ -1,4 +1,6 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
 
 namespace ResNeSt.DevTool.LoadTest;
 
@@ -20,7 +22,50 @@ internal sealed record LoadTestOptions(
     string? ModelPath,
     string SamplesDirectory,
     int Seed,
-    int MaxBatchSize);
+    int MaxBatchSize) : IValidatableObject
+{
+    /// <summary>
+    /// The command's usage errors, worded with the flags the user typed. Here and not as [Range]: the generated validator
+    /// ignores a [Range]'s ErrorMessage (dotnet/runtime#123137), and these lines are what <c>load-test</c> prints.
+    /// Reported without member names, so that each failure is the bare sentence.
+    /// </summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Images is < 1 or > 1_000_000)
+        {
+            yield return new ValidationResult("--count must be between 1 and 1000000.");
+        }
+
+        if (HostileFraction is < 0 or > 1 || double.IsNaN(HostileFraction))
+        {
+            yield return new ValidationResult("--hostile-fraction must be between 0 and 1.");
+        }
+
+        if (Concurrency is < 1 or > 256)
+        {
+            yield return new ValidationResult("--concurrency must be between 1 and 256.");
+        }
+
+        if (Duplicates is < 1 or > 10)
+        {
+            yield return new ValidationResult("--duplicates must be between 1 and 10.");
+        }
+
+        if (TimeLimit <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("--seconds must be positive.");
+        }
+
+        if (MaxBatchSize is < 1 or > 256)
+        {
+            yield return new ValidationResult("--batch-size must be between 1 and 256.");
+        }
+    }
+}
+
+/// <summary>The rules of <see cref="LoadTestOptions"/> (the command's usage errors), checked by generated code.</summary>
+[OptionsValidator]
+internal sealed partial class LoadTestOptionsValidator : IValidateOptions<LoadTestOptions>;
 
 /// <summary>
 /// The JSON summary <c>resnest-dev load-test</c> prints; <see cref="Passed"/> decides the exit code. Latencies: from an
