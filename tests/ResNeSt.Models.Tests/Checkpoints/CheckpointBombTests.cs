@@ -11,7 +11,7 @@ namespace ResNeSt.Models.Tests.Checkpoints;
 /// The reads are async, so their continuations may run on another thread: allocation is measured process-wide, with
 /// this class run alone (its collection disables parallelisation) so that other tests' allocations do not count.
 /// </summary>
-[Collection(nameof(AllocationMeasuringCollection))]
+[Collection(nameof(MeasuresAllocations))]
 public sealed class CheckpointBombTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("resnest-bombs-").FullName;
