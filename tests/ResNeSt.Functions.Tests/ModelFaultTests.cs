@@ -85,7 +85,7 @@ public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
         await Assert.ThrowsAsync<ModelUnavailableException>(() => Function<BatchQueueFunctions>(harness)
             .RunAsync(message, new TestFunctionContext("message-1", harness.Services), default));
         Assert.Empty(await RowsAsync(harness.Storage.Results));
-        Assert.Equal(0, (await harness.Batches.GetAsync(job.Id, default))!.Failed);
+        Assert.Equal(0, (await harness.BatchJobs.GetAsync(job.Id, default))!.Failed);
 
         // A good model is put in place. Within the reload interval invocations still fail fast with the same reason ...
         await File.WriteAllBytesAsync(path, good);
@@ -106,7 +106,7 @@ public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
         var result = Assert.Single(await RowsAsync(harness.Storage.Results));
         Assert.Equal((ResultStatus.Succeeded, goodSha), (result.GetString("Status"), result.GetString("ModelSha256")));
         Assert.Equal(1, harness.Inferences);
-        Assert.Equal(1, (await harness.Batches.GetAsync(job.Id, default))!.Succeeded);
+        Assert.Equal(1, (await harness.BatchJobs.GetAsync(job.Id, default))!.Succeeded);
     }
 
     [Fact]

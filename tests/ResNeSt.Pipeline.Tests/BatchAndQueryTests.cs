@@ -34,7 +34,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
         // Drive the queue as the queue trigger does: 8 concurrent handlers, every third message delivered twice (at-least-once).
         int handled = await DrainQueueAsync(harness, duplicateSome: true);
-        var progress = await harness.Batches.GetAsync(job.Id, default);
+        var progress = await harness.BatchJobs.GetAsync(job.Id, default);
         Assert.NotNull(progress);
         Assert.Equal(52, progress.Queued);
         Assert.Equal(50, progress.Succeeded);
@@ -61,7 +61,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
         var job = await harness.Batches.StartAsync("", default);
         await DrainQueueAsync(harness, duplicateSome: false);
-        var progress = await harness.Batches.GetAsync(job.Id, default);
+        var progress = await harness.BatchJobs.GetAsync(job.Id, default);
         Assert.Equal(("completed", names.Length, names.Length, 0), (progress!.Status, progress.Queued, progress.Succeeded, progress.Failed));
         foreach (var name in names)
         {
@@ -83,9 +83,9 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         await harness.Batches.HandleAsync(BatchJobService.Parse(enumerate.MessageText), "inv", default);
         await queue.DeleteMessageAsync(enumerate.MessageId, enumerate.PopReceipt);
 
-        var progress = await harness.Batches.GetAsync(job.Id, default);
+        var progress = await harness.BatchJobs.GetAsync(job.Id, default);
         Assert.Equal(("running", 2, 0), (progress!.Status, progress.Queued, progress.Succeeded));
-        Assert.Null(await harness.Batches.GetAsync("0123456789abcdef0123456789abcdef", default));
+        Assert.Null(await harness.BatchJobs.GetAsync("0123456789abcdef0123456789abcdef", default));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         int pages = 0;
         do
         {
-            var page = await harness.Index.QueryAsync("tabby, tabby cat", 0, 3, token, default);
+            var page = await harness.Results.QueryByLabelAsync("tabby, tabby cat", 0, 3, token, default);
             Assert.True(page.Items.Count <= 3);
             seen.AddRange(page.Items.Select(i => i.Name));
             token = page.ContinuationToken;
@@ -116,13 +116,13 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         Assert.Equal(Enumerable.Range(0, 7).Reverse().Select(i => $"cats/{i}.jpg"), seen);
         Assert.InRange(pages, 3, 4);
 
-        var confident = await harness.Index.QueryAsync("tabby, tabby cat", 0.75, 10, null, default);
+        var confident = await harness.Results.QueryByLabelAsync("tabby, tabby cat", 0.75, 10, null, default);
         Assert.Equal(["cats/6.jpg", "cats/5.jpg"], confident.Items.Select(i => i.Name));
 
         // Thresholds below 1e-4 were written as "1E-05" and matched nothing.
         foreach (double tiny in new[] { 1e-5, 1e-9, 3.5e-7 })
         {
-            Assert.Equal(7, (await harness.Index.QueryAsync("tabby, tabby cat", tiny, 10, null, default)).Items.Count);
+            Assert.Equal(7, (await harness.Results.QueryByLabelAsync("tabby, tabby cat", tiny, 10, null, default)).Items.Count);
         }
     }
 
@@ -217,7 +217,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
         Assert.False(stored);
         Assert.Equal(ResultStatus.Processing, (await harness.Results.GetAsync(blob.Container, blob.Name, default))!.Status);
-        Assert.Empty((await harness.Index.QueryAsync("goldfish", 0, 10, null, default)).Items);
+        Assert.Empty((await harness.Results.QueryByLabelAsync("goldfish", 0, 10, null, default)).Items);
     }
 
     [Fact]
@@ -276,7 +276,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
             }
         }
 
-        var progress = await harness.Batches.GetAsync(job.Id, default);
+        var progress = await harness.BatchJobs.GetAsync(job.Id, default);
         Assert.Equal(("completed", 6, 6, 0, 0), (progress!.Status, progress.Queued, progress.Succeeded, progress.Failed, progress.Skipped));
     }
 
@@ -285,16 +285,16 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
     {
         await using var harness = await PipelineHarness.StartAsync(azurite);
         var job = await harness.Batches.CreateJobAsync("x/", default);
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => harness.Batches.RecordAsync(job.Id, "x/a.png", OutcomeKind.Failed, "corrupt", default)));
-        await harness.Batches.RecordAsync(job.Id, "x/b.png", OutcomeKind.Skipped, "already_classified", default);
-        await harness.Batches.RecordAsync(job.Id, "x/b.png", OutcomeKind.Skipped, "already_classified", default);
-        var counted = await harness.Batches.GetAsync(job.Id, default);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => harness.BatchJobs.RecordAsync(job.Id, "x/a.png", OutcomeKind.Failed, "corrupt", default)));
+        await harness.BatchJobs.RecordAsync(job.Id, "x/b.png", OutcomeKind.Skipped, "already_classified", default);
+        await harness.BatchJobs.RecordAsync(job.Id, "x/b.png", OutcomeKind.Skipped, "already_classified", default);
+        var counted = await harness.BatchJobs.GetAsync(job.Id, default);
         Assert.Equal((0, 1, 1), (counted!.Succeeded, counted.Failed, counted.Skipped));
 
         // A later real outcome replaces the failure; a skip never replaces a real outcome.
-        await harness.Batches.RecordAsync(job.Id, "x/a.png", OutcomeKind.Succeeded, null, default);
-        await harness.Batches.RecordAsync(job.Id, "x/a.png", OutcomeKind.Skipped, "already_classified", default);
-        counted = await harness.Batches.GetAsync(job.Id, default);
+        await harness.BatchJobs.RecordAsync(job.Id, "x/a.png", OutcomeKind.Succeeded, null, default);
+        await harness.BatchJobs.RecordAsync(job.Id, "x/a.png", OutcomeKind.Skipped, "already_classified", default);
+        counted = await harness.BatchJobs.GetAsync(job.Id, default);
         Assert.Equal((1, 0, 1), (counted!.Succeeded, counted.Failed, counted.Skipped));
     }
 
@@ -313,7 +313,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
         Assert.Equal((1, 1), (refused.ActiveJobs, refused.MaxActiveJobs));
 
         await DrainQueueAsync(harness, duplicateSome: false);
-        Assert.Equal("completed", (await harness.Batches.GetAsync(first.Id, default))!.Status);
+        Assert.Equal("completed", (await harness.BatchJobs.GetAsync(first.Id, default))!.Status);
         var second = await harness.Batches.StartAsync("l/", default); // the first completed: room again
         Assert.NotEqual(first.Id, second.Id);
 
@@ -331,7 +331,7 @@ public sealed class BatchAndQueryTests(AzuriteFixture azurite)
 
         Assert.Equal(1000, names.Count);
         Assert.Null(continuation); // the 1001st blob is never listed
-        var progress = await harness.Batches.GetAsync(job.Id, default);
+        var progress = await harness.BatchJobs.GetAsync(job.Id, default);
         Assert.Equal((1000, true, "running"), (progress!.Queued, progress.Truncated, progress.Status));
     }
 

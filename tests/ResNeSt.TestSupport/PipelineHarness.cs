@@ -39,6 +39,8 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     public BatchJobService Batches => Services.GetRequiredService<BatchJobService>();
 
+    public BatchJobStore BatchJobs => Services.GetRequiredService<BatchJobStore>();
+
     public ModelRuntime Model => Services.GetRequiredService<ModelRuntime>();
 
     public UndeliveredBlobService Undelivered => Services.GetRequiredService<UndeliveredBlobService>();

@@ -96,6 +96,6 @@ internal static class TagCommand
             message = message with { Page = message.Page + 1, Continuation = next };
         }
 
-        return (await jobs.GetAsync(job.Id, cancellationToken).ConfigureAwait(false))!;
+        return (await host.Services.GetRequiredService<BatchJobStore>().GetAsync(job.Id, cancellationToken).ConfigureAwait(false))!;
     }
 }

@@ -10,7 +10,7 @@ using ResNeSt.Pipeline.Serialization;
 namespace ResNeSt.Functions.Api;
 
 /// <summary><c>POST /api/batches</c> starts batch tagging of a prefix of the images container; <c>GET /api/batches/{id}</c> reports progress.</summary>
-public sealed class BatchesApi(BatchJobService jobs)
+public sealed class BatchesApi(BatchJobService batches, BatchJobStore jobs)
 {
     public const string StartName = "StartBatch";
     public const string GetName = "GetBatch";
@@ -61,7 +61,7 @@ public sealed class BatchesApi(BatchJobService jobs)
         BatchJobDocument job;
         try
         {
-            job = await jobs.StartAsync(prefix, cancellationToken).ConfigureAwait(false);
+            job = await batches.StartAsync(prefix, cancellationToken).ConfigureAwait(false);
         }
         catch (BatchJobLimitException limit)
         {
@@ -80,7 +80,7 @@ public sealed class BatchesApi(BatchJobService jobs)
         string id,
         CancellationToken cancellationToken)
     {
-        if (!BatchJobService.IsJobId(id))
+        if (!BatchJobStore.IsJobId(id))
         {
             return ApiResults.Problem(400, "Invalid job id", "A job id is 32 lowercase hexadecimal digits.", "invalid_job_id");
         }

@@ -13,7 +13,7 @@ using ResNeSt.Pipeline.Serialization;
 namespace ResNeSt.Functions.Api;
 
 /// <summary><c>GET /api/results/{blob}</c>, <c>GET /api/results?blob=…</c> and <c>GET /api/results?label=…</c>.</summary>
-public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRuntime model, IOptions<PipelineOptions> options)
+public sealed class ResultsApi(ResultStore results, ModelRuntime model, IOptions<PipelineOptions> options)
 {
     public const string GetName = "GetResult";
     public const string ListName = "ListResultsByLabel";
@@ -79,7 +79,7 @@ public sealed class ResultsApi(ResultStore results, LabelIndex index, ModelRunti
             return ApiResults.Problem(400, "Invalid query", error, "invalid_query");
         }
 
-        var page = await index.QueryAsync(query!.Label, query.MinProbability, query.Top, query.ContinuationToken, cancellationToken)
+        var page = await results.QueryByLabelAsync(query!.Label, query.MinProbability, query.Top, query.ContinuationToken, cancellationToken)
             .ConfigureAwait(false);
         return ApiResults.Json(200, page, PipelineJsonContext.Default.LabelResultPage);
     }

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.Json;
-using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
@@ -16,33 +14,21 @@ using ResNeSt.Pipeline.Storage;
 namespace ResNeSt.Pipeline.Batches;
 
 /// <summary>
-/// Batch tagging of blobs that already exist. A job is one partition of the jobs table: a <c>job</c> row, one
-/// <c>page_N</c> row per enumerated listing page (its blob count), one <c>item_…</c> row per blob (its outcome) and
-/// <see cref="CounterShards"/> <c>count_NN</c> rows holding the outcome counts. An item row and its counter row change
-/// in one entity-group transaction, conditional on both ETags, so a count moves exactly when an item row is added or
-/// changes its outcome: a redelivered message finds its row and counts nothing, and progress is exact under
-/// at-least-once delivery. Reading progress reads the counter and page rows only, never one row per blob. Running jobs
-/// are listed in the <c>active</c> partition so that a new job can be refused beyond
-/// <see cref="PipelineOptions.MaxActiveBatchJobs"/>.
+/// Batch tagging of blobs that already exist, driven by messages of the classify queue: a job is started, its prefix
+/// listed a page at a time (each blob a message), and each blob classified by the pipeline and counted in its job
+/// (<see cref="BatchJobStore"/> keeps the jobs and their exact progress).
 /// </summary>
 public sealed class BatchJobService(
     PipelineStorage storage,
+    BatchJobStore jobs,
     ClassificationPipeline pipeline,
     IOptions<PipelineOptions> options,
     TimeProvider time,
     ILogger<BatchJobService> logger)
 {
-    public const string JobRowKey = "job";
-    private const string PageRowPrefix = "page_";
     private const int ListingPageSize = 1000;
-    private const string CounterRowPrefix = "count_";
-    private const string ActivePartition = "active";
-
-    /// <summary>Counter rows per job: a blob always counts in the same one, so concurrent workers rarely race on one.</summary>
-    public const int CounterShards = 16;
 
     private readonly PipelineOptions _options = options.Value;
-    private readonly TableClient _jobs = storage.BatchJobs;
 
     // Jobs are never deleted while running, so a job row seen once need not be read again for each of its messages.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TableEntity> _knownJobs = new(StringComparer.Ordinal);
@@ -52,55 +38,24 @@ public sealed class BatchJobService(
     public async Task<BatchJobDocument> StartAsync(string prefix, CancellationToken cancellationToken)
     {
         ValidatePrefix(prefix);
-        int active = await CountActiveJobsAsync(cancellationToken).ConfigureAwait(false);
+        int active = await jobs.CountActiveAsync(cancellationToken).ConfigureAwait(false);
         if (active >= _options.MaxActiveBatchJobs)
         {
             throw new BatchJobLimitException(active, _options.MaxActiveBatchJobs);
         }
 
         var job = await CreateJobAsync(prefix, cancellationToken).ConfigureAwait(false);
-        await _jobs.UpsertEntityAsync(new TableEntity(ActivePartition, job.Id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await jobs.MarkActiveAsync(job.Id, cancellationToken).ConfigureAwait(false);
         await EnqueueAsync(new BatchMessage(BatchMessage.EnumerateKind, job.Id, Page: 1), cancellationToken).ConfigureAwait(false);
         return job;
-    }
-
-    /// <summary>
-    /// Jobs listed as running that have not completed; completed (or vanished) ones are taken off the list on the way.
-    /// Two requests racing past the check can both start: the limit bounds abuse, it is not a lock.
-    /// </summary>
-    private async Task<int> CountActiveJobsAsync(CancellationToken cancellationToken)
-    {
-        int active = 0;
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ActivePartition}");
-        await foreach (var row in _jobs.QueryAsync<TableEntity>(filter, 100, ["RowKey"], cancellationToken).ConfigureAwait(false))
-        {
-            var job = await GetAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
-            if (job is null || job.Status == "completed")
-            {
-                await _jobs.DeleteEntityAsync(ActivePartition, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                active++;
-            }
-        }
-
-        return active;
     }
 
     /// <summary>Creates the job row only (the CLI runs the job in-process instead of through the queue).</summary>
     public async Task<BatchJobDocument> CreateJobAsync(string prefix, CancellationToken cancellationToken)
     {
         ValidatePrefix(prefix);
-        var id = Guid.NewGuid().ToString("N");
         var createdAt = time.GetUtcNow();
-        var row = new TableEntity(id, JobRowKey)
-        {
-            ["Container"] = _options.ImagesContainer,
-            ["Prefix"] = prefix,
-            ["CreatedAt"] = createdAt,
-        };
-        await _jobs.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+        var id = await jobs.CreateAsync(prefix, createdAt, cancellationToken).ConfigureAwait(false);
         PipelineLog.BatchStarted(logger, id, _options.ImagesContainer, LogSanitizer.Clean(prefix));
         return new BatchJobDocument(id, _options.ImagesContainer, prefix, "enumerating", 0, 0, 0, 0, createdAt, null);
     }
@@ -118,7 +73,7 @@ public sealed class BatchJobService(
         ArgumentNullException.ThrowIfNull(message);
         var job = _knownJobs.TryGetValue(message.JobId, out var cached)
             ? cached
-            : await GetJobRowAsync(message.JobId, cancellationToken).ConfigureAwait(false);
+            : await jobs.GetJobRowAsync(message.JobId, cancellationToken).ConfigureAwait(false);
         if (job is not null && _knownJobs.Count < 10_000)
         {
             _knownJobs.TryAdd(message.JobId, job);
@@ -157,13 +112,13 @@ public sealed class BatchJobService(
             // Listings produce stored names, which all address their blob (a backslash, `c:` or a control character
             // included); a name that would address another blob was not written by this service.
             PipelineLog.BatchInvalidName(logger, LogSanitizer.Clean(jobId), LogSanitizer.Clean(name));
-            await RecordAsync(jobId, name, OutcomeKind.Failed, "invalid_blob_name", cancellationToken).ConfigureAwait(false);
+            await jobs.RecordAsync(jobId, name, OutcomeKind.Failed, "invalid_blob_name", cancellationToken).ConfigureAwait(false);
             return null;
         }
 
         var outcome = await pipeline.ProcessAsync(storage.Images.GetBlobClient(name), invocationId, cancellationToken).ConfigureAwait(false);
         var (kind, detail) = CountedAs(outcome, jobCreatedAt);
-        await RecordAsync(jobId, name, kind, detail, cancellationToken).ConfigureAwait(false);
+        await jobs.RecordAsync(jobId, name, kind, detail, cancellationToken).ConfigureAwait(false);
         return outcome;
     }
 
@@ -209,7 +164,7 @@ public sealed class BatchJobService(
 
         // Parsed but not ours: a missing or malformed job id or blob name would make the table write throw, and a throw
         // here sends the message to a poison queue of the poison queue, which the identity cannot write.
-        if (!IsJobId(parsed.JobId) || (parsed.Name is { } name && BlobAddress.Check(storage.Images, name) is not null))
+        if (!BatchJobStore.IsJobId(parsed.JobId) || (parsed.Name is { } name && BlobAddress.Check(storage.Images, name) is not null))
         {
             PipelineLog.BatchUnknownJob(logger, LogSanitizer.Clean(parsed.JobId ?? ""));
             return;
@@ -225,7 +180,7 @@ public sealed class BatchJobService(
         if (message.Kind == BatchMessage.ClassifyKind && message.Name is { } name)
         {
             PipelineLog.BatchPoisoned(logger, LogSanitizer.Clean(message.JobId), LogSanitizer.Clean(name));
-            await RecordAsync(message.JobId, name, OutcomeKind.Failed, "poisoned", cancellationToken).ConfigureAwait(false);
+            await jobs.RecordAsync(message.JobId, name, OutcomeKind.Failed, "poisoned", cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -265,13 +220,7 @@ public sealed class BatchJobService(
             next = null;
         }
 
-        var pageRow = new TableEntity(message.JobId, PageRowPrefix + page.ToString("D9", CultureInfo.InvariantCulture))
-        {
-            ["Count"] = names.Count,
-            ["IsLast"] = next is null,
-            ["Truncated"] = truncated,
-        };
-        await _jobs.UpsertEntityAsync(pageRow, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await jobs.RecordPageAsync(message.JobId, page, names.Count, isLast: next is null, truncated, cancellationToken).ConfigureAwait(false);
         if (enqueue && next is not null)
         {
             await EnqueueAsync(new BatchMessage(BatchMessage.EnumerateKind, message.JobId, Page: page + 1, Continuation: next), cancellationToken)
@@ -280,166 +229,6 @@ public sealed class BatchJobService(
 
         PipelineLog.BatchPageEnqueued(logger, message.JobId, page, names.Count, next is null ? "" : ", more to come");
         return (names, next);
-    }
-
-    /// <summary>
-    /// Records one blob's outcome in its job, idempotently per blob: the item row and its counter row change together
-    /// (one transaction, conditional on what was read), so a redelivery counts nothing twice and a crash between the two
-    /// writes cannot happen. A skip never overwrites a real outcome: the redelivery of a message that already succeeded
-    /// finds the blob classified and must not turn it into "skipped".
-    /// </summary>
-    public async Task RecordAsync(string jobId, string blobName, OutcomeKind kind, string? detail, CancellationToken cancellationToken)
-    {
-        string itemKey = TableKeys.ForBatchItem(_options.ImagesContainer, blobName);
-        string counterKey = CounterRowPrefix + ((uint)StableHash(itemKey) % CounterShards).ToString("D2", CultureInfo.InvariantCulture);
-        string outcome = kind.ToString().ToLowerInvariant();
-        for (int attempt = 1; ; attempt++)
-        {
-            var item = await GetRowAsync(jobId, itemKey, cancellationToken).ConfigureAwait(false);
-            string? previous = item?.GetString("Outcome");
-            if (item is not null && (kind == OutcomeKind.Skipped || (previous == outcome && item.GetString("Detail") == detail)))
-            {
-                return; // already counted
-            }
-
-            var counter = await GetRowAsync(jobId, counterKey, cancellationToken).ConfigureAwait(false);
-            var counts = new TableEntity(jobId, counterKey);
-            foreach (string column in s_counterColumns)
-            {
-                counts[column] = counter?.GetInt64(column) ?? 0L;
-            }
-
-            counts[CounterColumn(outcome)] = (long)counts[CounterColumn(outcome)] + 1;
-            if (previous is not null)
-            {
-                counts[CounterColumn(previous)] = (long)counts[CounterColumn(previous)] - 1;
-            }
-
-            var row = new TableEntity(jobId, itemKey)
-            {
-                ["Name"] = blobName,
-                ["Outcome"] = outcome,
-                ["Detail"] = detail,
-            };
-            TableTransactionAction[] actions =
-            [
-                item is null ? new(TableTransactionActionType.Add, row) : new(TableTransactionActionType.UpdateReplace, row, item.ETag),
-                counter is null ? new(TableTransactionActionType.Add, counts) : new(TableTransactionActionType.UpdateReplace, counts, counter.ETag),
-            ];
-            try
-            {
-                await _jobs.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < 100)
-            {
-                // Another worker changed the item or its counter row since they were read: read both again.
-                await Task.Delay(Random.Shared.Next(1, 5 * Math.Min(attempt, 20)), cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private static readonly string[] s_counterColumns = ["Succeeded", "Failed", "Skipped"];
-
-    private static string CounterColumn(string outcome) => outcome switch
-    {
-        "succeeded" => "Succeeded",
-        "failed" => "Failed",
-        _ => "Skipped",
-    };
-
-    // string.GetHashCode differs between processes; the shard of a blob must not.
-    private static int StableHash(string text)
-    {
-        unchecked
-        {
-            int hash = (int)2166136261;
-            foreach (char c in text)
-            {
-                hash = (hash ^ c) * 16777619;
-            }
-
-            return hash;
-        }
-    }
-
-    private async Task<TableEntity?> GetRowAsync(string partition, string row, CancellationToken cancellationToken)
-    {
-        var response = await _jobs.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? response.Value : null;
-    }
-
-    /// <summary>
-    /// The job and its progress, or null when unknown. Reads the job, counter and page rows (one per 1000 blobs listed),
-    /// never the row of every blob.
-    /// </summary>
-    public async Task<BatchJobDocument?> GetAsync(string jobId, CancellationToken cancellationToken)
-    {
-        if (!IsJobId(jobId))
-        {
-            return null;
-        }
-
-        var job = await GetJobRowAsync(jobId, cancellationToken).ConfigureAwait(false);
-        if (job is null)
-        {
-            return null;
-        }
-
-        long queued = 0, succeeded = 0, failed = 0, skipped = 0;
-        bool enumerated = false, truncated = false;
-        DateTimeOffset? enumeratedAt = null;
-        string countersEnd = CounterRowPrefix[..^1] + (char)(CounterRowPrefix[^1] + 1);
-        string pagesEnd = PageRowPrefix[..^1] + (char)(PageRowPrefix[^1] + 1);
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {jobId} and ((RowKey ge {CounterRowPrefix} and RowKey lt {countersEnd}) or (RowKey ge {PageRowPrefix} and RowKey lt {pagesEnd}))");
-        await foreach (var row in _jobs.QueryAsync<TableEntity>(filter, 1000, ["RowKey", "Count", "IsLast", "Truncated", .. s_counterColumns], cancellationToken)
-            .ConfigureAwait(false))
-        {
-            if (row.RowKey.StartsWith(PageRowPrefix, StringComparison.Ordinal))
-            {
-                queued += row.GetInt32("Count") ?? 0;
-                if (row.GetBoolean("IsLast") == true)
-                {
-                    enumerated = true;
-                    enumeratedAt = row.Timestamp;
-                    truncated = row.GetBoolean("Truncated") == true;
-                }
-            }
-            else
-            {
-                succeeded += row.GetInt64("Succeeded") ?? 0;
-                failed += row.GetInt64("Failed") ?? 0;
-                skipped += row.GetInt64("Skipped") ?? 0;
-            }
-        }
-
-        string status = !enumerated ? "enumerating" : succeeded + failed + skipped >= queued ? "completed" : "running";
-        return new BatchJobDocument(
-            jobId,
-            job.GetString("Container") ?? _options.ImagesContainer,
-            job.GetString("Prefix") ?? "",
-            status,
-            (int)queued,
-            (int)succeeded,
-            (int)failed,
-            (int)skipped,
-            job.GetDateTimeOffset("CreatedAt") ?? job.Timestamp ?? default,
-            enumeratedAt,
-            truncated);
-    }
-
-    public static bool IsJobId(string? jobId) => jobId is { Length: 32 } && jobId.All(char.IsAsciiHexDigitLower);
-
-    private async Task<TableEntity?> GetJobRowAsync(string jobId, CancellationToken cancellationToken)
-    {
-        if (!IsJobId(jobId))
-        {
-            return null;
-        }
-
-        var response = await _jobs.GetEntityIfExistsAsync<TableEntity>(jobId, JobRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? response.Value : null;
     }
 
     private async Task EnqueueAsync(BatchMessage message, CancellationToken cancellationToken)

@@ -23,16 +23,24 @@ public sealed class ResultClaims(PipelineStorage storage, ResultStore results, L
 
     /// <summary>
     /// Claims one blob version for this invocation, unless it is already classified, or being classified by another
-    /// live invocation, or older than the stored result.
+    /// live invocation, or older than the stored result. A version already done gets its label index row repaired
+    /// first: a delivery killed after storing the result may have left it unwritten.
     /// </summary>
-    public Task<ClaimResult> ClaimAsync(
+    public async Task<ClaimResult> ClaimAsync(
         BlobRef blob, DateTimeOffset blobLastModified, string claimId, TimeSpan claimTimeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
         _ = blob.ETag ?? throw new ArgumentException("A claim needs the blob's ETag.", nameof(blob));
         // Most events are first uploads with no row yet: the first attempt inserts without reading, which saves a
         // round-trip per new blob.
-        return ContendAsync(blob, attempt => TryClaimAsync(blob, blobLastModified, claimId, claimTimeout, readFirst: attempt > 0, cancellationToken));
+        var claim = await ContendAsync(blob, attempt => TryClaimAsync(blob, blobLastModified, claimId, claimTimeout, readFirst: attempt > 0, cancellationToken))
+            .ConfigureAwait(false);
+        if (claim.Status == ClaimStatus.AlreadyDone)
+        {
+            await index.RepairAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
+        }
+
+        return claim;
     }
 
     /// <summary>
@@ -100,17 +108,12 @@ public sealed class ResultClaims(PipelineStorage storage, ResultStore results, L
         result.ClaimId = null;
         result.ClaimedAt = null;
 
-        try
-        {
-            var response = await _results.UpdateEntityAsync(result, claimed.ETag, TableUpdateMode.Replace, cancellationToken)
-                .ConfigureAwait(false);
-            result.ETag = response.Headers.ETag ?? default;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        if (await _results.TryUpdateAsync(result, claimed.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false) is not { } stored)
         {
             return false;
         }
 
+        result.ETag = stored;
         await index.RepairAsync(result, cancellationToken).ConfigureAwait(false);
         return true;
     }
@@ -122,15 +125,11 @@ public sealed class ResultClaims(PipelineStorage storage, ResultStore results, L
         claimed.ClaimETag = null;
         claimed.ClaimId = null;
         claimed.ClaimedAt = null;
-        try
+        // The claimed row is the full stored row plus our claim: replacing it clears exactly the claim. No ETag back:
+        // the row was already taken over or replaced, which is what a release wants too.
+        if (await _results.TryUpdateAsync(claimed, claimed.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false) is { } released)
         {
-            // The claimed row is the full stored row plus our claim: replacing it clears exactly the claim.
-            var response = await _results.UpdateEntityAsync(claimed, claimed.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            claimed.ETag = response.Headers.ETag ?? default;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            // Already taken over or replaced.
+            claimed.ETag = released;
         }
     }
 
@@ -223,20 +222,16 @@ public sealed class ResultClaims(PipelineStorage storage, ResultStore results, L
             [nameof(ResultEntity.ClaimId)] = claimId,
             [nameof(ResultEntity.ClaimedAt)] = now,
         };
-        try
-        {
-            var updated = await _results.UpdateEntityAsync(claim, existing.ETag, TableUpdateMode.Merge, cancellationToken)
-                .ConfigureAwait(false);
-            existing.ETag = updated.Headers.ETag ?? throw new InvalidOperationException("Table service returned no ETag.");
-            existing.ClaimETag = etag;
-            existing.ClaimId = claimId;
-            existing.ClaimedAt = now;
-            return Decided<ClaimResult>.Done(new ClaimResult(ClaimStatus.Claimed, existing));
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        if (await _results.TryUpdateAsync(claim, existing.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false) is not { } claimedETag)
         {
             return Decided<ClaimResult>.Retry; // someone wrote in between: decide again on what is there now
         }
+
+        existing.ETag = claimedETag;
+        existing.ClaimETag = etag;
+        existing.ClaimId = claimId;
+        existing.ClaimedAt = now;
+        return Decided<ClaimResult>.Done(new ClaimResult(ClaimStatus.Claimed, existing));
     }
 
     /// <summary>An attempt's answer: a decision, or none (a conditional write lost a race; try again).</summary>

@@ -80,6 +80,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<ImageDownloader>();
         services.AddSingleton<VersionClassifier>();
         services.AddSingleton<ClassificationPipeline>();
+        services.AddSingleton<BatchJobStore>();
         services.AddSingleton<BatchJobService>();
         services.AddSingleton<UndeliveredBlobService>();
         services.AddHostedService<PipelineStartup>();

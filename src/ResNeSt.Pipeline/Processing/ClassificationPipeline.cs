@@ -8,7 +8,6 @@ using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Diagnostics;
 using ResNeSt.Pipeline.ModelLoading;
-using ResNeSt.Pipeline.Results;
 using ResNeSt.Pipeline.Tagging;
 
 namespace ResNeSt.Pipeline.Processing;
@@ -23,7 +22,6 @@ namespace ResNeSt.Pipeline.Processing;
 public sealed class ClassificationPipeline(
     ModelRuntime model,
     ResultClaims claims,
-    LabelIndex index,
     VersionClassifier versions,
     BlobTagger tagger,
     IOptions<PipelineOptions> options,
@@ -93,9 +91,8 @@ public sealed class ClassificationPipeline(
         switch (claim.Status)
         {
             case ClaimStatus.AlreadyDone:
-                // A delivery killed after storing the result may have left the index row, then the tags, undone.
+                // A delivery killed after storing the result may have left the tags undone (the claim repaired the index).
                 PipelineLog.SkippedAlreadyDone(logger, claim.Entity.Status);
-                await index.RepairAsync(claim.Entity, cancellationToken).ConfigureAwait(false);
                 await tagger.RepairAsync(blob, etag, properties.TagCount, claim.Entity, cancellationToken).ConfigureAwait(false);
                 return ProcessingOutcome.Skipped(blobRef, SkipReasons.AlreadyClassified, claim.Entity);
             case ClaimStatus.Superseded:

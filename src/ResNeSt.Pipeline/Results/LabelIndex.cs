@@ -1,6 +1,5 @@
 using Azure;
 using Azure.Data.Tables;
-using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Storage;
 
 namespace ResNeSt.Pipeline.Results;
@@ -91,42 +90,11 @@ public sealed class LabelIndex(PipelineStorage storage, TimeProvider time)
         // Merge cannot remove a property (nulls are not sent), so the whole row is replaced, conditional on its ETag.
         result.SupersededIndexPartitionKey = null;
         result.SupersededIndexRowKey = null;
-        try
+        // No ETag back: a newer write owns the row now and carries its own bookkeeping.
+        if (await _results.TryUpdateAsync(result, result.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false) is { } replaced)
         {
-            var response = await _results.UpdateEntityAsync(result, result.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            result.ETag = response.Headers.ETag ?? default;
+            result.ETag = replaced;
         }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            // A newer write owns the row now and carries its own bookkeeping.
-        }
-    }
-
-    /// <summary>
-    /// Results whose top-1 is <paramref name="label"/>, newest first: one range scan of one partition. Values reach the
-    /// filter only through <see cref="TableClient.CreateQueryFilter(FormattableString)"/>.
-    /// </summary>
-    public async Task<LabelResultPage> QueryAsync(
-        string label, double minProbability, int top, string? continuationToken, CancellationToken cancellationToken)
-    {
-        var partitionKey = TableKeys.ForLabel(label);
-        var filter = minProbability > 0
-            // The SDK writes a double with its round-trip format, which turns 1e-5 into "1E-05": not an OData literal the
-            // service compares with, so every small threshold matched nothing. A fixed-point literal is (the value is a
-            // validated double from LabelQuery, never text from the caller).
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}") + " and Probability ge "
-                + minProbability.ToString("0.0###################", System.Globalization.CultureInfo.InvariantCulture)
-            : TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}");
-        var tableToken = continuationToken is null ? null : ContinuationTokenCodec.Decode(continuationToken);
-        await foreach (var page in _index.QueryAsync<LabelIndexEntity>(filter, top, cancellationToken: cancellationToken)
-            .AsPages(tableToken, top).ConfigureAwait(false))
-        {
-            var items = page.Values.Select(ResultMapping.ToDocument).ToArray();
-            var next = string.IsNullOrEmpty(page.ContinuationToken) ? null : ContinuationTokenCodec.Encode(page.ContinuationToken);
-            return new LabelResultPage(label, items, next);
-        }
-
-        return new LabelResultPage(label, [], null);
     }
 
     private async Task DeleteRowAsync(string partitionKey, string rowKey, CancellationToken cancellationToken)

@@ -161,7 +161,7 @@ public sealed class WorkerCrashRecoveryTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(GoodImages, indexed.Distinct(StringComparer.Ordinal).Count());
 
         // 3. The job counts every image once, by its real outcome; nothing was poisoned; the queues are empty.
-        var progress = (await jobs.GetAsync(job.Id, default))!;
+        var progress = (await services.GetRequiredService<BatchJobStore>().GetAsync(job.Id, default))!;
         Assert.Equal(("completed", uploads.Length, GoodImages, s_badImages.Count, 0),
             (progress.Status, progress.Queued, progress.Succeeded, progress.Failed, progress.Skipped));
         var queues = new QueueServiceClient(connection);

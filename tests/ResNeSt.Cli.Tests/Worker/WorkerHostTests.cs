@@ -71,6 +71,7 @@ public sealed class WorkerHostTests : IAsyncLifetime
             });
         var storage = host.Services.GetRequiredService<PipelineStorage>();
         var jobs = host.Services.GetRequiredService<BatchJobService>();
+        var progressStore = host.Services.GetRequiredService<BatchJobStore>();
         await storage.EnsureCreatedAsync(default);
         await storage.Images.GetBlobClient("a.png").UploadAsync(new BinaryData([1, 2, 3]));
         var job = await jobs.StartAsync("", default);
@@ -79,7 +80,7 @@ public sealed class WorkerHostTests : IAsyncLifetime
         await host.RunAsync(timeout.Token); // --drain: returns once both queues are empty
 
         Assert.False(timeout.IsCancellationRequested, "the worker did not drain");
-        var progress = (await jobs.GetAsync(job.Id, default))!;
+        var progress = (await progressStore.GetAsync(job.Id, default))!;
         Assert.Equal(("completed", 1, 0, 1), (progress.Status, progress.Queued, progress.Succeeded, progress.Failed));
         var item = new TableServiceClient(_azurite.ConnectionString).GetTableClient(ResourceNames.Default.Tables.BatchJobs)
             .Query<TableEntity>(e => e.PartitionKey == job.Id)
