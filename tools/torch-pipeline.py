@@ -91,9 +91,10 @@ def cmd_checkpoint(args):
         model.fc.bias.normal_(0, 0.5, generator=g)
         if args.compact:
             # Every convolution and the classifier become float16, their values read through overlapping strided
-            # views of one small random storage (how the committed torch-parity checkpoint's values were first made),
-            # then copied out in full: the checkpoint holds each tensor in its own storage, as a saved state_dict does
-            # (a checkpoint of the overlapping views themselves is refused by the reader).
+            # views of one small random storage (how the torch-parity checkpoint's values were first made), then
+            # copied out in full: the checkpoint holds each tensor in its own storage, as a saved state_dict does (a
+            # checkpoint of the overlapping views themselves is refused by the reader). The storage and the views'
+            # offsets and strides are what --recipe records, so that the 21 MB checkpoint is not committed.
             base = (torch.randn(1 << 17, generator=g) * 0.05).half()
             for key, t in model.state_dict().items():
                 if t.dim() >= 2:
