@@ -217,8 +217,9 @@ def write_reader_features():
 
 def strided_view(base, shape, offset, g):
     """A view of `base` with the given shape and overlapping, prime-valued strides. Only tools/torch-pipeline.py
-    --compact uses it, to reproduce the values of the committed torch-parity checkpoint, whose tensors it then copies
-    out in full (a checkpoint of such views is refused by the reader: a state_dict never holds them)."""
+    --compact uses it, to reproduce the values of the torch-parity checkpoint, whose tensors it then copies out in
+    full (a checkpoint of such views is refused by the reader: a state_dict never holds them); the base, offsets and
+    strides are what that checkpoint's committed recipe records."""
     primes = [1, 3, 7, 13, 29, 61, 127, 251]
     for _ in range(10000):
         picks = torch.randperm(len(primes), generator=g).tolist()

@@ -5,9 +5,14 @@ Normalize -> model -> softmax) around the ResNeSt module of tools/make-checkpoin
 It is what `resnest classify` and `resnest bench` are compared against. Runs on Debian's PyTorch 1.13 (CPU) and on a
 GPU machine's PyTorch 2.x (`--device cuda`).
 
-  checkpoint --variant resnest50 --seed 1 --output W.pth [--compact] [--crop S]
+  checkpoint --variant resnest50 --seed 1 --output W.pth [--compact [--recipe PREFIX]] [--crop S]
       a full-size official-layout checkpoint with random weights whose BatchNorm statistics are calibrated on the
-      sample images (so activations stay in range and the logits are spread out, like a trained network's)
+      sample images (so activations stay in range and the logits are spread out, like a trained network's);
+      --recipe also writes PREFIX.recipe.json + PREFIX.recipe.bin, the small form of a --compact checkpoint that is
+      committed instead of it (format: write_recipe below), and checks that it expands to the same tensors
+  expand --recipe PREFIX.recipe.json --output W.pth [--same-as OTHER.pth]
+      the checkpoint a recipe describes (torch.save of its state_dict); --same-as fails unless every tensor of OTHER
+      equals it (torch.equal, same dtype and shape, same keys in the same order)
   classify --checkpoint W.pth [--variant resnest50] [--crop 224] [--device cpu|cuda] [--top 5] FILE...
       one JSON object per image per line: file, predictions (index, probability), logits
   bench --images DIR [--checkpoint W.pth] [--batch N] [--seconds S] [--device cpu|cuda] [--half] [--workers N]
@@ -18,6 +23,7 @@ GPU machine's PyTorch 2.x (`--device cuda`).
 Use `/usr/bin/python3` here (Debian's torch); it sets torch.set_num_threads(2) like the fixtures script.
 """
 import argparse
+import collections
 import importlib.util
 import json
 import os
@@ -77,19 +83,23 @@ def cmd_checkpoint(args):
     g = torch.Generator().manual_seed(args.seed)
     model = build(args.variant)
     views = {}
+    views_of = {}  # key -> the strided view of `base` its values were copied from (what a recipe records)
+    base = None
     with torch.no_grad():
         # Classifier: a wider spread than the default init, so top-5 gaps are far above float rounding.
         model.fc.weight.normal_(0, 0.05, generator=g)
         model.fc.bias.normal_(0, 0.5, generator=g)
         if args.compact:
             # Every convolution and the classifier become float16, their values read through overlapping strided
-            # views of one small random storage (how the committed torch-parity checkpoint's values were first made),
-            # then copied out in full: the checkpoint holds each tensor in its own storage, as a saved state_dict does
-            # (a checkpoint of the overlapping views themselves is refused by the reader).
+            # views of one small random storage (how the torch-parity checkpoint's values were first made), then
+            # copied out in full: the checkpoint holds each tensor in its own storage, as a saved state_dict does (a
+            # checkpoint of the overlapping views themselves is refused by the reader). The storage and the views'
+            # offsets and strides are what --recipe records, so that the 21 MB checkpoint is not committed.
             base = (torch.randn(1 << 17, generator=g) * 0.05).half()
             for key, t in model.state_dict().items():
                 if t.dim() >= 2:
                     view = fixtures.strided_view(base, list(t.shape), int(torch.randint(0, 1 << 30, (1,), generator=g)), g)
+                    views_of[key] = view
                     views[key] = view.clone(memory_format=torch.contiguous_format)
                     t.copy_(views[key].float())
         for m in model.modules():
@@ -112,8 +122,103 @@ def cmd_checkpoint(args):
                 m.running_var.mul_(torch.rand(m.num_features, generator=g) * 0.2 + 0.9)
     model.eval()
     state = model.state_dict()
-    torch.save(type(state)((k, views.get(k, t)) for k, t in state.items()), args.output)
+    state = type(state)((k, views.get(k, t)) for k, t in state.items())
+    torch.save(state, args.output)
+    if args.recipe:
+        if not args.compact:
+            sys.exit("--recipe needs --compact (only its weights are strided views of one small storage)")
+        json_path = write_recipe(args.recipe, state, {k: (v.storage_offset(), list(v.stride())) for k, v in views_of.items()}, base)
+        require_same(state, expand_recipe(json_path), json_path)
     print(json.dumps({"checkpoint": args.output, "variant": args.variant, "seed": args.seed, "sha256": fixtures.sha256(args.output)}))
+
+
+RECIPE_FORMAT = "resnest-checkpoint-recipe/1"
+DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64, "int64": torch.int64}
+
+
+def write_recipe(prefix, state, views, base):
+    """Writes PREFIX.recipe.json and PREFIX.recipe.bin and returns the .json path.
+
+    The .bin holds, little-endian and back to back: the float16 base storage (its `elements` values from byte 0), then
+    every tensor that is not a view of it, contiguous, in state_dict order. The .json holds the format name, the .bin's
+    file name and SHA-256, the base (dtype, elements) and one object per tensor, in state_dict order:
+      {"key", "dtype", "shape", "view": {"offset", "strides"}}  values = base.as_strided(shape, strides, offset),
+                                                                  copied out contiguous into a storage of its own
+      {"key", "dtype", "shape", "bytes": [start, length]}       values = the .bin's bytes [start, start + length)
+    dtype is one of DTYPES' names; a view's dtype is the base's. tests/ResNeSt.TestSupport/ParityCheckpoint.cs
+    expands the same format into a .pth for the C# tests.
+    """
+    if sys.byteorder != "little":
+        sys.exit("recipes are little-endian; write them on a little-endian machine")
+    names = {v: k for k, v in DTYPES.items()}
+    blob = bytearray(base.contiguous().numpy().tobytes())
+    tensors = []
+    for key, t in state.items():
+        entry = {"key": key, "dtype": names[t.dtype], "shape": list(t.shape)}
+        if key in views:
+            offset, strides = views[key]
+            entry["view"] = {"offset": offset, "strides": strides}
+        else:
+            data = t.contiguous().numpy().tobytes()
+            entry["bytes"] = [len(blob), len(data)]
+            blob += data
+        tensors.append(entry)
+    bin_path, json_path = prefix + ".recipe.bin", prefix + ".recipe.json"
+    with open(bin_path, "wb") as f:
+        f.write(blob)
+    header = {"format": RECIPE_FORMAT, "blob": os.path.basename(bin_path), "blobSha256": fixtures.sha256(bin_path),
+              "base": {"dtype": names[base.dtype], "elements": base.numel()}}
+    # One tensor a line, so that a regenerated recipe diffs readably.
+    lines = ",\n".join("    " + json.dumps(t) for t in tensors)
+    with open(json_path, "w") as f:
+        f.write(json.dumps(header, indent=2)[:-2] + ',\n  "tensors": [\n' + lines + "\n  ]\n}\n")
+    return json_path
+
+
+def expand_recipe(json_path):
+    """The state_dict a recipe describes: each tensor in its own storage, as torch.save(model.state_dict()) holds it."""
+    with open(json_path) as f:
+        recipe = json.load(f)
+    if recipe["format"] != RECIPE_FORMAT:
+        sys.exit(f"{json_path}: format {recipe['format']!r}, expected {RECIPE_FORMAT!r}")
+    bin_path = os.path.join(os.path.dirname(json_path), recipe["blob"])
+    if fixtures.sha256(bin_path) != recipe["blobSha256"]:
+        sys.exit(f"{bin_path} is not the blob {json_path} was written with (SHA-256 differs)")
+    with open(bin_path, "rb") as f:
+        blob = bytearray(f.read())
+    base_dtype = DTYPES[recipe["base"]["dtype"]]
+    base = torch.frombuffer(blob, dtype=base_dtype, count=recipe["base"]["elements"])
+    state = collections.OrderedDict()
+    for t in recipe["tensors"]:
+        dtype = DTYPES[t["dtype"]]
+        if "view" in t:
+            assert dtype == base_dtype, t["key"]
+            view = base.as_strided(t["shape"], t["view"]["strides"], t["view"]["offset"])
+            state[t["key"]] = view.clone(memory_format=torch.contiguous_format)
+        else:
+            start, length = t["bytes"]
+            dense = torch.frombuffer(blob[start:start + length], dtype=dtype) if length else torch.empty(0, dtype=dtype)
+            state[t["key"]] = dense.reshape(t["shape"]).clone()
+    return state
+
+
+def require_same(expected, actual, what):
+    if list(expected) != list(actual):
+        sys.exit(f"{what}: keys differ")
+    for key, t in expected.items():
+        a = actual[key]
+        if a.dtype != t.dtype or a.shape != t.shape or not torch.equal(a, t):
+            sys.exit(f"{what}: {key} differs ({a.dtype} {list(a.shape)} vs {t.dtype} {list(t.shape)})")
+
+
+def cmd_expand(args):
+    state = expand_recipe(args.recipe)
+    torch.save(state, args.output)
+    if args.same_as:
+        other = torch.load(args.same_as, map_location="cpu")
+        require_same(other.get("state_dict", other), state, f"{args.same_as} vs {args.recipe}")
+    print(json.dumps({"recipe": args.recipe, "checkpoint": args.output, "tensors": len(state),
+                      "sameAs": args.same_as, "sha256": fixtures.sha256(args.output)}))
 
 
 def cmd_classify(args):
@@ -220,6 +325,11 @@ def main():
     p.add_argument("--images", default=os.path.join(HERE, "..", "samples", "images"))
     p.add_argument("--output", required=True)
     p.add_argument("--compact", action="store_true", help="weights as float16 (values from strided views of one small storage)")
+    p.add_argument("--recipe", help="with --compact: also write PREFIX.recipe.json + PREFIX.recipe.bin")
+    p = sub.add_parser("expand")
+    p.add_argument("--recipe", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--same-as", help="a checkpoint every tensor of which must equal the recipe's")
     p = sub.add_parser("classify")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--variant", default="resnest50", choices=sorted(VARIANTS))
@@ -244,7 +354,7 @@ def main():
     p.add_argument("--output", required=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    {"checkpoint": cmd_checkpoint, "classify": cmd_classify, "bench": cmd_bench, "export": cmd_export}[args.command](args)
+    {"checkpoint": cmd_checkpoint, "expand": cmd_expand, "classify": cmd_classify, "bench": cmd_bench, "export": cmd_export}[args.command](args)
 
 
 if __name__ == "__main__":

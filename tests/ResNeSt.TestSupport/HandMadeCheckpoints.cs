@@ -18,15 +18,21 @@ public static class HandMadeCheckpoints
     /// A zip-format data.pkl of a state_dict in which every tensor is a view of the one float32 storage '0' of
     /// <paramref name="storageSize"/> elements, with its own shape, strides and offset.
     /// </summary>
-    public static byte[] StateDictPickle(int storageSize, IEnumerable<(string Key, IReadOnlyList<int> Shape, IReadOnlyList<int> Strides, int Offset)> tensors)
+    public static byte[] StateDictPickle(int storageSize, IEnumerable<(string Key, IReadOnlyList<int> Shape, IReadOnlyList<int> Strides, int Offset)> tensors) =>
+        StateDictPickle(tensors.Select(t => new PickledTensor(t.Key, "FloatStorage", "0", storageSize, t.Shape, t.Strides, t.Offset)));
+
+    /// <summary>A zip-format data.pkl of a state_dict (a plain dict, as torch.load accepts), tensors in the given order,
+    /// each a view of the storage it names (the zip's data/<see cref="PickledTensor.StorageKey"/>).</summary>
+    public static byte[] StateDictPickle(IEnumerable<PickledTensor> tensors)
     {
         var pickle = new StringBuilder("\u0080\u0002}(");
-        foreach (var (key, shape, strides, offset) in tensors)
+        foreach (var t in tensors)
         {
-            pickle.Append('X').Append(Int(Encoding.Latin1.GetByteCount(key))).Append(key)
-                .Append("ctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\nFloatStorage\nX\u0001\0\0\00X\u0003\0\0\0cpuJ")
-                .Append(Int(storageSize)).Append("tQJ").Append(Int(offset))
-                .Append(Tuple(shape)).Append(Tuple(strides))
+            pickle.Append('X').Append(Int(Encoding.Latin1.GetByteCount(t.Key))).Append(t.Key)
+                .Append("ctorch._utils\n_rebuild_tensor_v2\n((X\u0007\0\0\0storagectorch\n").Append(t.StorageType).Append('\n')
+                .Append('X').Append(Int(Encoding.Latin1.GetByteCount(t.StorageKey))).Append(t.StorageKey)
+                .Append("X\u0003\0\0\0cpuJ").Append(Int(t.StorageSize)).Append("tQJ").Append(Int(t.Offset))
+                .Append(Tuple(t.Shape)).Append(Tuple(t.Strides))
                 .Append("\u0089ccollections\nOrderedDict\n)RtR");
         }
 

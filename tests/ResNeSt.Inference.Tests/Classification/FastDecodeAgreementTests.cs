@@ -7,6 +7,7 @@ using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
+using ResNeSt.TestSupport;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
@@ -34,7 +35,8 @@ public sealed class FastDecodeAgreementTests(ITestOutputHelper output)
     public async Task Fast_decoding_keeps_the_exact_paths_answers()
     {
         var variant = ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64);
-        var checkpoint = await TorchCheckpoint.LoadAsync(Path.Combine(Fixtures.FixtureDir, "torch-parity", "reduced-seed5.pth"), variant);
+        string weights = await ParityCheckpoint.ExpandAsync(Path.Combine(Fixtures.FixtureDir, "torch-parity", "reduced-seed5.recipe.json"));
+        var checkpoint = await TorchCheckpoint.LoadAsync(weights, variant);
         var card = ModelCard.ForImageNet(variant.Name, variant.CropSize);
         var modelPath = Path.Combine(Path.GetTempPath(), $"resnest-agreement-{Guid.NewGuid():N}.onnx");
         ModelWriter.Save(ResNeStOnnxBuilder.Build(variant, checkpoint.Weights, card, new OnnxBuildOptions()), modelPath);

@@ -7,6 +7,7 @@ using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
+using ResNeSt.TestSupport;
 using Xunit.Abstractions;
 
 namespace ResNeSt.Inference.Tests.Classification;
@@ -15,7 +16,8 @@ namespace ResNeSt.Inference.Tests.Classification;
 /// The promise a stored result rests on: for the same image file and the same weights, the whole .NET path
 /// (checkpoint reader → ONNX → ImageSharp decode → PIL-exact preprocessing → ONNX Runtime → softmax/top-k) gives the
 /// answer of the torch.hub pipeline (PIL + torchvision + PyTorch). The network is a weighted reduced ResNeSt (crop 64)
-/// whose PyTorch results are committed (tools/make-torch-parity-fixture.sh); CI needs no PyTorch.
+/// whose PyTorch results are committed (tools/make-torch-parity-fixture.sh); CI needs no PyTorch. Its weights are
+/// committed as a recipe, expanded into a real .pth (<see cref="ParityCheckpoint"/>) that the reader then reads.
 /// </summary>
 public sealed class PyTorchParityTests(ITestOutputHelper output)
 {
@@ -25,7 +27,7 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
     public async Task Every_sample_image_gets_PyTorchs_top1_and_ordered_top5()
     {
         var variant = ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64);
-        var checkpoint = await TorchCheckpoint.LoadAsync(Path.Combine(ParityDir, "reduced-seed5.pth"), variant);
+        var checkpoint = await TorchCheckpoint.LoadAsync(await ParityCheckpoint.ExpandAsync(Path.Combine(ParityDir, "reduced-seed5.recipe.json")), variant);
         var card = ModelCard.ForImageNet(variant.Name, variant.CropSize);
         Assert.Equal(73, card.ResizeSize); // torchvision's Resize(int(64 / 0.875)), as the reference used
         var modelPath = Path.Combine(Path.GetTempPath(), $"resnest-parity-{Guid.NewGuid():N}.onnx");
