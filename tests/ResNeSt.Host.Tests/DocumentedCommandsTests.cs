@@ -56,7 +56,7 @@ public sealed partial class DocumentedCommandsTests(ServingAppFixture fixture)
         var result = await app.WaitForResultAsync(blob.Name, TimeSpan.FromSeconds(90));
         // The key the doc filters on is the key the app writes, with the top-1 label as its value. (Azurite's tag-query
         // parser refuses keys with '-' even quoted, which Azure accepts, so the filter itself is not run here.)
-        var tags = (await blob.GetTagsAsync()).Value.Tags;
+        var tags = await app.WaitForTagsAsync(blob.Name, TimeSpan.FromSeconds(90));
         Assert.True(tags.TryGetValue(filter.Groups["key"].Value, out var value), $"the blob has no '{filter.Groups["key"].Value}' tag");
         Assert.Equal(ResNeSt.Pipeline.Tagging.BlobTagger.SanitizeValue((string)result["top1"]!["label"]!), value);
     }

@@ -69,7 +69,7 @@ public sealed class UploadTests(ServingAppFixture fixture, ITestOutputHelper out
             }
 
             // Tags: the top-1 label under the project's key.
-            var tags = (await app.Images.GetBlobClient(name).GetTagsAsync()).Value.Tags;
+            var tags = await app.WaitForTagsAsync(name, s_wait);
             Assert.Equal((int)result["top1"]!["index"]!, int.Parse(tags["resnest-class"], System.Globalization.CultureInfo.InvariantCulture));
             Assert.True(tags.ContainsKey("resnest-label"));
         }
@@ -228,6 +228,7 @@ public sealed class UploadTests(ServingAppFixture fixture, ITestOutputHelper out
             Assert.Equal(Samples.PyTorchTop5["camera.png"], result["predictions"]!.AsArray().Select(p => (int)p!["index"]!));
 
             var query = "blob=" + Uri.EscapeDataString(name);
+            await app.WaitForTagsAsync(name, s_wait);
             using (var tags = await app.SendAsync(HttpMethod.Get, "api/tags?" + query))
             {
                 Assert.True(tags.StatusCode == HttpStatusCode.OK, $"tags of {shown}: {tags.StatusCode} {await tags.Content.ReadAsStringAsync()}");

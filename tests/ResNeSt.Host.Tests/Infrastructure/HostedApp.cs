@@ -200,6 +200,30 @@ internal sealed class HostedApp : IAsyncDisposable
         throw new TimeoutException($"No final result for '{name}' within {timeout} (last: {last?.ToJsonString() ?? "404"}).\nHost log tail:\n{string.Join('\n', Host.Log.TakeLast(60).Select(l => l.Text))}");
     }
 
+    /// <summary>
+    /// Polls until the blob carries the pipeline's tags. The result row is written first and the tags after it (a
+    /// redelivery repairs tags, never the other way round), so a succeeded result may be read a moment before its tags.
+    /// </summary>
+    public async Task<IDictionary<string, string>> WaitForTagsAsync(string name, TimeSpan timeout)
+    {
+        var blob = Images.GetBlobClient(name);
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        IDictionary<string, string> tags;
+        do
+        {
+            tags = (await blob.GetTagsAsync()).Value.Tags;
+            if (tags.ContainsKey("resnest-class"))
+            {
+                return tags;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTimeOffset.UtcNow < deadline);
+
+        throw new TimeoutException($"No resnest-class tag on '{name}' within {timeout} (tags: {string.Join(", ", tags.Keys)}).");
+    }
+
     /// <summary>Path segments escaped one by one, slashes kept: how a client puts a blob name in the route.</summary>
     public static string EscapePath(string name) => string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
 
