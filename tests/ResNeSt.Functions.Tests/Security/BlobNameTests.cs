@@ -1,7 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
 using ResNeSt.Functions.Api;
 using ResNeSt.Pipeline.Blobs;
-using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.TestSupport;
 using static ResNeSt.Functions.Tests.Security.HttpFunctionCalls;
 
@@ -14,14 +12,6 @@ namespace ResNeSt.Functions.Tests.Security;
 [Collection(AzuriteFixture.Collection)]
 public sealed class BlobNameTests(AzuriteFixture azurite)
 {
-    /// <summary>The thumbnail function with the encoder the app registers (the pipeline harness does not).</summary>
-    private static ThumbnailsApi Thumbnails(PipelineHarness harness)
-    {
-        var options = harness.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ResNeSt.Pipeline.Configuration.PipelineOptions>>().Value;
-        var encoder = new ResNeSt.Inference.Imaging.ThumbnailEncoder(EngineClassifier.UploadLimits(options.MaxImageBytes, options.DecodeTimeout));
-        return ActivatorUtilities.CreateInstance<ThumbnailsApi>(harness.Services, encoder);
-    }
-
     public static TheoryData<string> TraversalNames() =>
     [
         "../models/resnest50.onnx",

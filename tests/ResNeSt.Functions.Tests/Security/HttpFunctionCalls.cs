@@ -1,6 +1,8 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using ResNeSt.Functions.Api;
+using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.TestSupport;
 
 namespace ResNeSt.Functions.Tests.Security;
@@ -12,6 +14,14 @@ namespace ResNeSt.Functions.Tests.Security;
 internal static class HttpFunctionCalls
 {
     public static T Function<T>(PipelineHarness harness) where T : class => ActivatorUtilities.CreateInstance<T>(harness.Services);
+
+    /// <summary>The thumbnail function with the encoder the app registers (the pipeline harness does not).</summary>
+    public static ThumbnailsApi Thumbnails(PipelineHarness harness)
+    {
+        var options = harness.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ResNeSt.Pipeline.Configuration.PipelineOptions>>().Value;
+        var encoder = new ResNeSt.Inference.Imaging.ThumbnailEncoder(EngineClassifier.UploadLimits(options.MaxImageBytes, options.DecodeTimeout));
+        return ActivatorUtilities.CreateInstance<ThumbnailsApi>(harness.Services, encoder);
+    }
 
     public static HttpRequest Request(string method, Stream body, string? contentType, long? contentLength)
     {
