@@ -13,25 +13,13 @@ import json
 import os
 
 import numpy as np
-import torchvision.transforms as T
 from PIL import Image, ImageOps
+
+from eval_recipes import geometric
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "ResNeSt.Inference.Tests", "fixtures", "draft")
 SOURCE = os.path.join(ROOT, "samples", "images", "dog.jpg")
-
-
-class PaperCrop:
-    def __init__(self, size):
-        self.size = size
-        self.resize = T.Resize((size, size), interpolation=T.InterpolationMode.BICUBIC)
-
-    def __call__(self, img):
-        width, height = img.size
-        side = float(self.size) / (self.size + 32) * min(width, height)
-        top = int(round((height - side) / 2.0))
-        left = int(round((width - side) / 2.0))
-        return self.resize(img.crop((left, top, left + side, top + side)))
 
 
 def photo(size, seed, mode="RGB"):
@@ -53,8 +41,7 @@ def reference(path, recipe, crop, resize, exif, draft=True):
     if exif:
         img = ImageOps.exif_transpose(img)
     img = img.convert("RGB")
-    geometric = T.Compose([T.Resize(resize), T.CenterCrop(crop)]) if recipe == "hub" else PaperCrop(crop)
-    return np.asarray(geometric(img), dtype=np.uint8), scale
+    return np.asarray(geometric(recipe, crop, resize)(img), dtype=np.uint8), scale
 
 
 def main():

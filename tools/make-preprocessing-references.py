@@ -19,6 +19,8 @@ import torch
 import torchvision.transforms as T
 from PIL import Image, ImageEnhance, ImageOps
 
+from eval_recipes import geometric
+
 torch.set_num_threads(2)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,27 +30,6 @@ REFS = os.path.join(FIXTURES, "refs")
 SAMPLES = os.path.join(ROOT, "samples", "images")
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
-
-
-class PaperCrop:
-    """The official evaluation's crop: centred square of S/(S+32) x short side, PIL crop with a float box, BICUBIC to S x S."""
-
-    def __init__(self, size):
-        self.size = size
-        self.resize = T.Resize((size, size), interpolation=T.InterpolationMode.BICUBIC)
-
-    def __call__(self, img):
-        width, height = img.size
-        side = float(self.size) / (self.size + 32) * min(width, height)
-        top = int(round((height - side) / 2.0))
-        left = int(round((width - side) / 2.0))
-        return self.resize(img.crop((left, top, left + side, top + side)))
-
-
-def geometric(recipe, crop, resize):
-    if recipe == "hub":
-        return T.Compose([T.Resize(resize), T.CenterCrop(crop)])
-    return PaperCrop(crop)
 
 
 def reference(path, recipe, crop, resize, exif):

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ResNeSt.Pipeline.Batches;
-using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.Serialization;
 
@@ -18,11 +17,7 @@ internal static class TagCommand
 {
     public static Command Create()
     {
-        var connection = new Option<string>("--connection")
-        {
-            Description = "Storage connection string (Azurite: UseDevelopmentStorage=true). Defaults to $ImageStorage.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ResourceNames.Default.ConnectionName) ?? "",
-        };
+        var connection = StorageConnection.Option();
         var container = new Option<string>("--container") { Description = "The container of the images.", DefaultValueFactory = _ => "images" };
         var prefix = new Option<string>("--prefix") { Description = "Only blobs whose names start with this.", DefaultValueFactory = _ => "" };
         var model = new Option<FileInfo>("--model") { Description = "The ONNX model file.", Required = true };
@@ -50,9 +45,8 @@ internal static class TagCommand
         string connection, string container, string prefix, string model, int concurrency, bool tagging,
         TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(connection))
+        if (await StorageConnection.IsMissingAsync(connection, error).ConfigureAwait(false))
         {
-            await error.WriteLineAsync("--connection (or $ImageStorage) is required.").ConfigureAwait(false);
             return 2;
         }
 

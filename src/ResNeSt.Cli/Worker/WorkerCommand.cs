@@ -5,7 +5,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ResNeSt.Inference.Runtime;
-using ResNeSt.Pipeline.Configuration;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.ModelLoading;
 
@@ -21,11 +20,7 @@ internal static class WorkerCommand
 {
     public static Command Create()
     {
-        var connection = new Option<string>("--connection")
-        {
-            Description = "Storage connection string (Azurite: UseDevelopmentStorage=true). Defaults to $ImageStorage.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ResourceNames.Default.ConnectionName) ?? "",
-        };
+        var connection = StorageConnection.Option();
         var model = new Option<FileInfo?>("--model") { Description = "The ONNX model file (or set Model__BlobName and Model__Sha256)." };
         var hostJson = new Option<FileInfo>("--host-json")
         {
@@ -58,9 +53,8 @@ internal static class WorkerCommand
     private static async Task<int> RunAsync(
         string connection, string? model, string hostJson, WorkerOptions worker, string? auditPath, TextWriter error, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(connection))
+        if (await StorageConnection.IsMissingAsync(connection, error).ConfigureAwait(false))
         {
-            await error.WriteLineAsync("--connection (or $ImageStorage) is required.").ConfigureAwait(false);
             return 2;
         }
 

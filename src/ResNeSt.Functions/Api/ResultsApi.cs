@@ -50,9 +50,9 @@ public sealed class ResultsApi(ResultStore results, ModelRuntime model, IOptions
         var q = request.Query;
         if (q.ContainsKey(BlobNameParameter.QueryName))
         {
-            if (q.Keys.FirstOrDefault(k => k is not (BlobNameParameter.QueryName or "code")) is { } other)
+            if (QueryParameters.RejectUnknown(q, " with blob.", BlobNameParameter.QueryName) is { } unknownWithBlob)
             {
-                return ApiResults.Problem(400, "Unknown query parameter", $"'{other}' is not supported with blob.", "invalid_query");
+                return unknownWithBlob;
             }
 
             return BlobNameParameter.TryGet(request, null, out var name) is { } problem
@@ -60,12 +60,9 @@ public sealed class ResultsApi(ResultStore results, ModelRuntime model, IOptions
                 : await LookUpAsync(name, cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var key in q.Keys)
+        if (QueryParameters.RejectUnknown(q, "; use label, minProbability, top, continuationToken (or blob alone).", "label", "minProbability", "top", "continuationToken") is { } unknown)
         {
-            if (key is not ("label" or "minProbability" or "top" or "continuationToken" or "code"))
-            {
-                return ApiResults.Problem(400, "Unknown query parameter", $"'{key}' is not supported; use label, minProbability, top, continuationToken (or blob alone).", "invalid_query");
-            }
+            return unknown;
         }
 
         if (q.Any(p => p.Value.Count > 1))

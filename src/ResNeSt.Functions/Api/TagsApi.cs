@@ -23,9 +23,9 @@ public sealed class TagsApi(PipelineStorage storage, IOptions<PipelineOptions> o
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Query.Keys.FirstOrDefault(k => k is not (BlobNameParameter.QueryName or "code")) is { } other)
+        if (QueryParameters.RejectUnknown(request.Query, "; use blob.", BlobNameParameter.QueryName) is { } unknown)
         {
-            return ApiResults.Problem(400, "Unknown query parameter", $"'{other}' is not supported; use blob.", "invalid_query");
+            return unknown;
         }
 
         if (BlobNameParameter.TryGet(request, blob, out var name) is { } invalid)

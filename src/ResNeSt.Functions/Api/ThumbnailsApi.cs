@@ -32,12 +32,9 @@ public sealed class ThumbnailsApi(PipelineStorage storage, ThumbnailEncoder enco
     {
         ArgumentNullException.ThrowIfNull(request);
         int side = DefaultSide;
-        foreach (var key in request.Query.Keys)
+        if (QueryParameters.RejectUnknown(request.Query, "; use size (and blob).", "size", BlobNameParameter.QueryName) is { } unknown)
         {
-            if (key is not ("size" or "code" or BlobNameParameter.QueryName))
-            {
-                return ApiResults.Problem(400, "Unknown query parameter", $"'{key}' is not supported; use size (and blob).", "invalid_query");
-            }
+            return unknown;
         }
 
         if (BlobNameParameter.TryGet(request, blob, out var name) is { } invalid)

@@ -172,22 +172,9 @@ public static class TorchCheckpointReader
                     $"the checkpoint is malformed: storage '{storage.Key}' holds {entry.Length} bytes, its tensors need {bytes}.");
             }
 
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes);
-            try
+            await using (var data = await entry.OpenAsync(cancellationToken))
             {
-                await using (var data = await entry.OpenAsync(cancellationToken))
-                {
-                    await ReadExactlyAsync(data, buffer.AsMemory(0, bytes), storage.Key, cancellationToken);
-                }
-
-                foreach (var (key, view) in group)
-                {
-                    tensors.Add(key, new NamedTensor(key, view.Shape, TensorMaterializer.Materialize(key, view, buffer.AsSpan(0, bytes), bigEndian)));
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
+                await MaterializeStorageAsync(data, bytes, storage.Key, group, bigEndian, tensors, cancellationToken);
             }
 
             done += bytes;
@@ -272,19 +259,7 @@ public static class TorchCheckpointReader
                 continue;
             }
 
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes);
-            try
-            {
-                await ReadExactlyAsync(stream, buffer.AsMemory(0, bytes), key, cancellationToken);
-                foreach (var (name, view) in views)
-                {
-                    tensors.Add(name, new NamedTensor(name, view.Shape, TensorMaterializer.Materialize(name, view, buffer.AsSpan(0, bytes), bigEndian: false)));
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            await MaterializeStorageAsync(stream, bytes, key, views, bigEndian: false, tensors, cancellationToken);
 
             done += bytes;
             progress?.Report((done, total));
@@ -297,6 +272,29 @@ public static class TorchCheckpointReader
         }
 
         return Ordered(selected, tensors);
+    }
+
+    /// <summary>
+    /// Reads one storage's <paramref name="bytes"/> from <paramref name="data"/> into a pooled buffer and adds every
+    /// tensor that views it to <paramref name="tensors"/>; the buffer goes back to the pool before the next storage.
+    /// </summary>
+    private static async Task MaterializeStorageAsync(
+        Stream data, int bytes, string storageKey, IEnumerable<(string Key, TensorView View)> views, bool bigEndian,
+        Dictionary<string, NamedTensor> tensors, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes);
+        try
+        {
+            await ReadExactlyAsync(data, buffer.AsMemory(0, bytes), storageKey, cancellationToken);
+            foreach (var (key, view) in views)
+            {
+                tensors.Add(key, new NamedTensor(key, view.Shape, TensorMaterializer.Materialize(key, view, buffer.AsSpan(0, bytes), bigEndian)));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static async Task ReadExactlyAsync(Stream stream, Memory<byte> buffer, string storageKey, CancellationToken cancellationToken)

@@ -84,6 +84,25 @@ public sealed class CommandLineConventionsTests : IDisposable
     }
 
     [Theory]
+    [InlineData("tag")]
+    [InlineData("worker")]
+    public async Task A_pipeline_command_with_a_blank_storage_connection_says_which_setting_and_exits_2(string command)
+    {
+        // Blank rather than absent: the default comes from $ImageStorage, which the test machine may set.
+        var hostJson = Path.Combine(_dir, "host.json");
+        await File.WriteAllTextAsync(hostJson, "{}");
+        string[] args = command == "tag"
+            ? ["tag", "--connection", " ", "--model", TinyModelFile()]
+            : ["worker", "--connection", " ", "--host-json", hostJson];
+
+        var run = await CliRun.InvokeAsync(args);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("--connection (or $ImageStorage) is required.", Assert.Single(run.ErrorLines));
+        Assert.Empty(run.Output);
+    }
+
+    [Theory]
     [InlineData("classify", "--model <FILE>")]
     [InlineData("bench", "--images <DIR>")]
     [InlineData("bench", "--batch-size <N>")]
