@@ -16,10 +16,11 @@ internal static class StorageConnection
     };
 
     /// <summary>
-    /// Whether <paramref name="connection"/> is missing, said on <paramref name="error"/>. Checked when the command runs,
+    /// Whether <paramref name="connection"/> is missing, said on <paramref name="error"/> as a usage error of
+    /// <paramref name="command"/> (<c>resnest tag: …</c>). Checked when the command runs,
     /// not by the parser: the default comes from the environment, so the option may be absent and still set.
     /// </summary>
-    public static async Task<bool> IsMissingAsync(string connection, TextWriter error)
+    public static async Task<bool> IsMissingAsync(string command, string connection, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(error);
         if (!string.IsNullOrWhiteSpace(connection))
@@ -27,7 +28,7 @@ internal static class StorageConnection
             return false;
         }
 
-        await error.WriteLineAsync("--connection (or $ImageStorage) is required.").ConfigureAwait(false);
+        await error.WriteLineAsync($"resnest {command}: --connection (or $ImageStorage) is required.").ConfigureAwait(false);
         return true;
     }
 }

@@ -45,7 +45,7 @@ internal static class TagCommand
         string connection, string container, string prefix, string model, int concurrency, bool tagging,
         TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (await StorageConnection.IsMissingAsync(connection, error).ConfigureAwait(false))
+        if (await StorageConnection.IsMissingAsync("tag", connection, error).ConfigureAwait(false))
         {
             return 2;
         }

@@ -53,7 +53,7 @@ internal static class WorkerCommand
     private static async Task<int> RunAsync(
         string connection, string? model, string hostJson, WorkerOptions worker, string? auditPath, TextWriter error, CancellationToken cancellationToken)
     {
-        if (await StorageConnection.IsMissingAsync(connection, error).ConfigureAwait(false))
+        if (await StorageConnection.IsMissingAsync("worker", connection, error).ConfigureAwait(false))
         {
             return 2;
         }

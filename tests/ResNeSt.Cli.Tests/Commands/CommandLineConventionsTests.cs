@@ -98,7 +98,7 @@ public sealed class CommandLineConventionsTests : IDisposable
         var run = await CliRun.InvokeAsync(args);
 
         Assert.Equal(2, run.ExitCode);
-        Assert.Equal("--connection (or $ImageStorage) is required.", Assert.Single(run.ErrorLines));
+        Assert.Equal($"resnest {command}: --connection (or $ImageStorage) is required.", Assert.Single(run.ErrorLines));
         Assert.Empty(run.Output);
     }
 
