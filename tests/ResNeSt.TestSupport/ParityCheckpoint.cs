@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using ResNeSt.Models.Architecture;
 
 namespace ResNeSt.TestSupport;
 
@@ -12,6 +13,9 @@ public static class ParityCheckpoint
 {
     // Part of the file name: a change to how the file is written must not reuse files written the old way.
     private const string WriterVersion = "w1";
+
+    /// <summary>The network the parity checkpoints are weights of: two blocks in the first stage, the real block types.</summary>
+    public static ResNeStVariant Variant { get; } = ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64);
 
     /// <summary>The expansion of the recipe at <paramref name="recipePath"/> (a .recipe.json), written if missing.</summary>
     /// <param name="cacheDirectory">Where expansions are kept; by default resnest-parity-checkpoints in the temp directory.</param>

@@ -1,17 +1,14 @@
 using ResNeSt.Models.Architecture;
-using ResNeSt.Models.Metadata;
-using ResNeSt.Models.Onnx;
-using ResNeSt.Models.Weights;
+using ResNeSt.Testing.Samples;
 
 namespace ResNeSt.TestSupport;
 
 /// <summary>
-/// The model the tests run: a reduced ResNeSt (one block per stage, the real block types) with seeded random weights,
-/// written by the model builder once per test run. Fast on CPU; its labels mean nothing, its behaviour is real.
+/// The model the tests run (<see cref="ReducedModel"/>), written by the model builder once per test process.
 /// </summary>
 public static class TestModel
 {
-    public static ResNeStVariant Variant { get; } = ResNeStVariant.Reduced([1, 1, 1, 1], stemWidth: 8, cropSize: 64);
+    public static ResNeStVariant Variant => ReducedModel.Variant;
 
     private static readonly Lazy<string> s_path = new(Write);
 
@@ -20,8 +17,7 @@ public static class TestModel
     private static string Write()
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"resnest-pipeline-tests-{Environment.ProcessId}.onnx");
-        var card = ModelCard.ForImageNet(Variant.Name, Variant.CropSize) with { WeightSource = "random(seed=7)" };
-        ModelWriter.Save(ResNeStOnnxBuilder.Build(Variant, RandomWeights.Create(Variant, 7), card, ModelPrecision.Fp32), path);
+        ReducedModel.Write(path);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
         return path;
     }

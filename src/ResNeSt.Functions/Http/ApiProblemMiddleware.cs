@@ -47,7 +47,7 @@ public sealed partial class ApiProblemMiddleware : IFunctionsWorkerMiddleware
             var result = ProblemFor(ex);
             if (logger is not null)
             {
-                Unhandled(logger, ex, result.StatusCode, context.InvocationId);
+                Unhandled(logger, ex, result.StatusCode);
             }
 
             await result.ExecuteResultAsync(new ActionContext(http, http.GetRouteData() ?? new RouteData(), new ActionDescriptor())).ConfigureAwait(false);
@@ -64,6 +64,8 @@ public sealed partial class ApiProblemMiddleware : IFunctionsWorkerMiddleware
         _ => ApiResults.Problem(500, "Internal error", "The request could not be completed. Quote the invocation id when reporting this.", "internal_error"),
     };
 
-    [LoggerMessage(2000, LogLevel.Error, "HTTP invocation {InvocationId} failed; answered {Status} without details.")]
-    private static partial void Unhandled(ILogger logger, Exception exception, int status, string invocationId);
+    // No invocation id in the text: the worker's scope carries it (AzureFunctions_InvocationId) into every exporter,
+    // and the host's own "Executed … (Failed, Id=…)" line names it on its console.
+    [LoggerMessage(2000, LogLevel.Error, "HTTP request failed; answered {Status} without details.")]
+    private static partial void Unhandled(ILogger logger, Exception exception, int status);
 }

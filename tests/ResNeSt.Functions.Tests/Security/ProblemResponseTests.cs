@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Http;
 using ResNeSt.Pipeline.ModelLoading;
@@ -41,6 +43,8 @@ public sealed class ProblemResponseTests(AzuriteFixture azurite)
     public async Task A_storage_failure_answers_500_problem_json_with_the_invocation_id_and_no_internals()
     {
         await using var harness = await PipelineHarness.StartAsync(azurite);
+        var capture = new CapturingLoggerProvider();
+        harness.Services.GetRequiredService<ILoggerFactory>().AddProvider(capture);
         await harness.Storage.BatchJobs.DeleteAsync(); // a real storage error: the table is gone
         var api = Function<BatchesApi>(harness);
 
@@ -60,6 +64,13 @@ public sealed class ProblemResponseTests(AzuriteFixture azurite)
         {
             Assert.DoesNotContain(leak, response.Body, StringComparison.OrdinalIgnoreCase);
         }
+
+        // The exception goes to the log, once, with the status; the invocation id is left to the worker's scope
+        // (AzureFunctions_InvocationId), which carries it to every exporter.
+        var logged = Assert.Single(capture.Records, r => r.EventId == 2000);
+        Assert.Equal((LogLevel.Error, "HTTP request failed; answered 500 without details."), (logged.Level, logged.Message));
+        Assert.Equal(["Status"], logged.Properties);
+        Assert.IsType<Azure.RequestFailedException>(logged.Exception);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
@@ -22,7 +21,7 @@ internal static class ParityModel
 
     private static async Task<byte[]> BuildAsync()
     {
-        var variant = ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64);
+        var variant = ParityCheckpoint.Variant;
         string weights = await ParityCheckpoint.ExpandAsync(Path.Combine(FixtureDirectory, "reduced-seed5.recipe.json"));
         var checkpoint = await TorchCheckpoint.LoadAsync(weights, variant);
         var card = ModelCard.ForImageNet(variant.Name, variant.CropSize) with { WeightSource = "torch-parity fixture (reduced-seed5.recipe.json)" };

@@ -3,7 +3,6 @@ using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Inference.Tests.Imaging;
-using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
@@ -34,7 +33,7 @@ public sealed class FastDecodeAgreementTests(ITestOutputHelper output)
     [Fact]
     public async Task Fast_decoding_keeps_the_exact_paths_answers()
     {
-        var variant = ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64);
+        var variant = ParityCheckpoint.Variant;
         string weights = await ParityCheckpoint.ExpandAsync(Path.Combine(Fixtures.FixtureDir, "torch-parity", "reduced-seed5.recipe.json"));
         var checkpoint = await TorchCheckpoint.LoadAsync(weights, variant);
         var card = ModelCard.ForImageNet(variant.Name, variant.CropSize);

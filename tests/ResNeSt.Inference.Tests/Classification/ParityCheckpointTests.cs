@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text.Json;
 using ResNeSt.Inference.Tests.Imaging;
-using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
 using ResNeSt.TestSupport;
 using Xunit.Abstractions;
@@ -29,7 +28,7 @@ public sealed class ParityCheckpointTests(ITestOutputHelper output) : IDisposabl
         string path = await ParityCheckpoint.ExpandAsync(s_recipePath, _cache);
         output.WriteLine($"expanded into {new FileInfo(path).Length:N0} bytes in {clock.ElapsedMilliseconds} ms");
         clock.Restart();
-        var checkpoint = await TorchCheckpoint.LoadAsync(path, ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64));
+        var checkpoint = await TorchCheckpoint.LoadAsync(path, ParityCheckpoint.Variant);
         output.WriteLine($"read back by TorchCheckpoint in {clock.ElapsedMilliseconds} ms");
 
         using var recipe = JsonDocument.Parse(await File.ReadAllBytesAsync(s_recipePath));
@@ -66,7 +65,7 @@ public sealed class ParityCheckpointTests(ITestOutputHelper output) : IDisposabl
 
         Assert.Single(paths.Distinct());
         Assert.Equal([paths[0]], Directory.GetFiles(_cache));
-        await TorchCheckpoint.LoadAsync(paths[0], ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64));
+        await TorchCheckpoint.LoadAsync(paths[0], ParityCheckpoint.Variant);
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using ResNeSt.Inference.Batching;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Runtime;
 using ResNeSt.Inference.Tests.Imaging;
-using ResNeSt.Models.Architecture;
 using ResNeSt.Models.Checkpoints;
 using ResNeSt.Models.Metadata;
 using ResNeSt.Models.Onnx;
@@ -26,7 +25,7 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_sample_image_gets_PyTorchs_top1_and_ordered_top5()
     {
-        var variant = ResNeStVariant.Reduced([2, 1, 1, 1], stemWidth: 16, cropSize: 64);
+        var variant = ParityCheckpoint.Variant;
         var checkpoint = await TorchCheckpoint.LoadAsync(await ParityCheckpoint.ExpandAsync(Path.Combine(ParityDir, "reduced-seed5.recipe.json")), variant);
         var card = ModelCard.ForImageNet(variant.Name, variant.CropSize);
         Assert.Equal(73, card.ResizeSize); // torchvision's Resize(int(64 / 0.875)), as the reference used

@@ -11,10 +11,6 @@ using ResNeSt.Cli.Commands;
 using ResNeSt.Inference.Classification;
 using ResNeSt.Inference.Imaging;
 using ResNeSt.Inference.Runtime;
-using ResNeSt.Models.Architecture;
-using ResNeSt.Models.Metadata;
-using ResNeSt.Models.Onnx;
-using ResNeSt.Models.Weights;
 using ResNeSt.Pipeline.Claims;
 using ResNeSt.Pipeline.Hosting;
 using ResNeSt.Pipeline.ModelLoading;
@@ -128,11 +124,8 @@ internal static class LoadTestRunner
 
     private static string WriteReducedModel()
     {
-        // One block per stage, the real block types: milliseconds per image on a CPU, so the pipeline is what is measured.
-        var variant = ResNeStVariant.Reduced([1, 1, 1, 1], stemWidth: 8, cropSize: 64);
-        var card = ModelCard.ForImageNet(variant.Name, variant.CropSize) with { WeightSource = "random(seed=7)" };
         var path = Path.Combine(Path.GetTempPath(), $"resnest-load-test-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
-        ModelWriter.Save(ResNeStOnnxBuilder.Build(variant, RandomWeights.Create(variant, 7), card, ModelPrecision.Fp32), path);
+        ReducedModel.Write(path);
         return path;
     }
 

@@ -1,0 +1,4 @@
+namespace ResNeSt.Inference.Classification;
+
+/// <summary>One ranked class.</summary>
+public sealed record Prediction(int Index, string Label, float Probability);
