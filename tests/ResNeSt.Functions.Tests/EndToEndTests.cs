@@ -5,6 +5,7 @@ using ResNeSt.Functions.Triggers;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.Pipeline.Tagging;
 using ResNeSt.TestSupport;
+using static ResNeSt.Functions.Tests.HttpFunctionCalls;
 
 namespace ResNeSt.Functions.Tests;
 
@@ -12,8 +13,6 @@ namespace ResNeSt.Functions.Tests;
 [Collection(AzuriteFixture.Collection)]
 public sealed class EndToEndTests(AzuriteFixture azurite)
 {
-    private static T Function<T>(PipelineHarness harness) where T : class => ActivatorUtilities.CreateInstance<T>(harness.Services);
-
     private static Task TriggerAsync(PipelineHarness harness, string name, string invocationId = "inv") =>
         Function<ClassifyUploadedImage>(harness).RunAsync(
             harness.Images.GetBlobClient(name), new TestFunctionContext(invocationId, harness.Services), default);

@@ -5,6 +5,7 @@ using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.Inference.Classification;
 using ResNeSt.TestSupport;
+using static ResNeSt.Functions.Tests.HttpFunctionCalls;
 using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Processing;
 using ResNeSt.Pipeline.Results;
@@ -23,8 +24,6 @@ public sealed class ModelFaultTests(AzuriteFixture azurite) : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("resnest-model-faults-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static T Function<T>(PipelineHarness harness) where T : class => ActivatorUtilities.CreateInstance<T>(harness.Services);
 
     public static TheoryData<string> Cases => ["missing", "truncated", "garbage", "sha256_mismatch", "output_10_classes", "wrong_input_name"];
 

@@ -95,7 +95,7 @@ public static class TorchCheckpointReader
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException)
         {
-            throw new CheckpointException($"Cannot read checkpoint '{path}': the file is truncated or corrupt ({ex.Message}).", ex);
+            throw new CheckpointException($"Cannot read checkpoint '{path}': the file is truncated or corrupt ({ex.Message.TrimEnd('.')}).", ex);
         }
     }
 

@@ -68,12 +68,12 @@ internal sealed class TorchUnpickler : Unpickler
         }
         catch (PickleException ex)
         {
-            throw new CheckpointException($"the checkpoint is malformed: its pickle could not be decoded ({ex.Message}).", ex);
+            throw new CheckpointException($"the checkpoint is malformed: its pickle could not be decoded ({ex.Message.TrimEnd('.')}).", ex);
         }
         catch (Exception ex) when (ex is InvalidCastException or IndexOutOfRangeException or ArgumentException or FormatException or OverflowException or NullReferenceException or InvalidOperationException)
         {
             // Razorvine's opcode handlers cast stack entries without checks; a crafted stream ends up here.
-            throw new CheckpointException($"the checkpoint is malformed: its pickle is not a valid object stream ({ex.Message}).", ex);
+            throw new CheckpointException($"the checkpoint is malformed: its pickle is not a valid object stream ({ex.Message.TrimEnd('.')}).", ex);
         }
     }
 

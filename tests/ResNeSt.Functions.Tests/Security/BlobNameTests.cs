@@ -1,7 +1,7 @@
 using ResNeSt.Functions.Api;
 using ResNeSt.Pipeline.Blobs;
 using ResNeSt.TestSupport;
-using static ResNeSt.Functions.Tests.Security.HttpFunctionCalls;
+using static ResNeSt.Functions.Tests.HttpFunctionCalls;
 
 namespace ResNeSt.Functions.Tests.Security;
 

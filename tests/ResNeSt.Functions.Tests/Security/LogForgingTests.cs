@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ResNeSt.Functions.Triggers;
 using ResNeSt.TestSupport;
-using static ResNeSt.Functions.Tests.Security.HttpFunctionCalls;
+using static ResNeSt.Functions.Tests.HttpFunctionCalls;
 
 namespace ResNeSt.Functions.Tests.Security;
 

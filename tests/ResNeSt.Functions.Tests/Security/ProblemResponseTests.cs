@@ -10,7 +10,7 @@ using ResNeSt.Functions.Http;
 using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.Pipeline.Serialization;
 using ResNeSt.TestSupport;
-using static ResNeSt.Functions.Tests.Security.HttpFunctionCalls;
+using static ResNeSt.Functions.Tests.HttpFunctionCalls;
 
 namespace ResNeSt.Functions.Tests.Security;
 

@@ -1,6 +1,6 @@
 using ResNeSt.Functions.Api;
 using ResNeSt.TestSupport;
-using static ResNeSt.Functions.Tests.Security.HttpFunctionCalls;
+using static ResNeSt.Functions.Tests.HttpFunctionCalls;
 
 namespace ResNeSt.Functions.Tests.Security;
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using ResNeSt.Functions.Api;
 using ResNeSt.Functions.Http;
 using ResNeSt.TestSupport;
-using static ResNeSt.Functions.Tests.Security.HttpFunctionCalls;
+using static ResNeSt.Functions.Tests.HttpFunctionCalls;
 
 namespace ResNeSt.Functions.Tests.Security;
 

@@ -5,10 +5,10 @@ using ResNeSt.Functions.Api;
 using ResNeSt.Pipeline.ModelLoading;
 using ResNeSt.TestSupport;
 
-namespace ResNeSt.Functions.Tests.Security;
+namespace ResNeSt.Functions.Tests;
 
 /// <summary>
-/// What the HTTP defence tests share (used with <c>using static</c>): the function classes created from the harness's
+/// What the function tests share (used with <c>using static</c>): the function classes created from the harness's
 /// services as the host creates them, and requests built by hand, with bodies and headers that disagree.
 /// </summary>
 internal static class HttpFunctionCalls
