@@ -52,9 +52,9 @@ public sealed class TelemetryKeyTests(ITestOutputHelper output)
 
         // The exporter really exported: spans of the HTTP invocations and of the blob, log records, metrics. Without
         // them the absence of a key below would prove nothing.
-        int spans = Count(log, "Activity.TraceId:");
-        int records = Count(log, "LogRecord.Timestamp:");
-        int metrics = Count(log, "Metric Name:");
+        int spans = LogSearch.Occurrences(log, "Activity.TraceId:");
+        int records = LogSearch.Occurrences(log, "LogRecord.Timestamp:");
+        int metrics = LogSearch.Occurrences(log, "Metric Name:");
         output.WriteLine($"exported: {spans} spans, {records} log records, {metrics} metric items");
         Assert.True(spans >= 7, $"{spans} spans exported");
         Assert.Contains("resnest.process_blob", log, StringComparison.Ordinal);
@@ -75,17 +75,6 @@ public sealed class TelemetryKeyTests(ITestOutputHelper output)
 
         Assert.True(findings.Count == 0, $"A key reached the exported telemetry {findings.Count} times:\n{string.Join("\n---\n", findings.Take(8))}");
         Assert.Contains("code=[redacted]", log, StringComparison.Ordinal); // the request log is still exported, redacted
-    }
-
-    private static int Count(string text, string marker)
-    {
-        int count = 0;
-        for (int at = text.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = text.IndexOf(marker, at + marker.Length, StringComparison.Ordinal))
-        {
-            count++;
-        }
-
-        return count;
     }
 
     // The line around a finding, with the key itself masked, so a failure does not print the key.

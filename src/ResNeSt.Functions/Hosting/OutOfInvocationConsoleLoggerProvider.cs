@@ -5,16 +5,20 @@ using Microsoft.Extensions.Logging;
 namespace ResNeSt.Functions.Hosting;
 
 /// <summary>
-/// Writes the worker's log records that belong to no function invocation (model loaded, model load failed, warm-up,
-/// storage set-up) to the worker's standard error. The Functions host forwards worker records over gRPC only when
-/// they carry an invocation id and drops the others from its console, so without this a broken model at start-up
-/// would be invisible in <c>func start</c> and in the container's log stream. The host prints the worker's standard
-/// streams as <c>Host.Function.Console</c> (host.json lets it through at Information). Records inside an invocation
-/// are left to the host, which already prints them, so nothing is printed twice.
+/// Writes to the worker's standard error the log records that the Functions host would not show: those without the
+/// <see cref="InvocationScopeKey"/> scope. The worker forwards a record over gRPC with its invocation id only when that
+/// key is in scope (<c>GrpcFunctionsHostLogWriter</c>); the host drops the others from its console. That covers every
+/// record outside an invocation (model loaded or failed, warm-up, storage set-up), and, with the OpenTelemetry schema
+/// 1.37 that <c>UseFunctionsWorkerDefaults</c> selects, every record inside one as well: that schema's invocation scope
+/// has <c>faas.invocation_id</c> instead of the key (Azure/azure-functions-dotnet-worker#3489), so without this
+/// provider no line of the app would reach <c>func start</c> or the container's log stream. Records that do carry
+/// the key are left to the host, which prints them, so no line is printed twice whichever way the worker goes.
+/// The host prints the worker's standard streams as <c>Host.Function.Console</c> (host.json lets it through at
+/// Information). Checked in the real host: <c>ProblemLogTests</c> finds an in-invocation failure line there once.
 /// </summary>
 public sealed class OutOfInvocationConsoleLoggerProvider(TextWriter writer) : ILoggerProvider, ISupportExternalScope
 {
-    /// <summary>The scope key the worker sets for the duration of each invocation.</summary>
+    /// <summary>The invocation scope key by which the worker decides to forward a record to the host.</summary>
     public const string InvocationScopeKey = "AzureFunctions_InvocationId";
 
     private readonly ConcurrentDictionary<string, Logger> _loggers = new(StringComparer.Ordinal);

@@ -64,8 +64,8 @@ public sealed partial class ApiProblemMiddleware : IFunctionsWorkerMiddleware
         _ => ApiResults.Problem(500, "Internal error", "The request could not be completed. Quote the invocation id when reporting this.", "internal_error"),
     };
 
-    // No invocation id in the text: the worker's scope carries it (AzureFunctions_InvocationId) into every exporter,
-    // and the host's own "Executed … (Failed, Id=…)" line names it on its console.
+    // No invocation id in the text: the worker's invocation scope carries it to the exporters (faas.invocation_id; the
+    // host test ProblemLogTests reads it there), and the host's "Executed … (Id=…)" line names it on its console.
     [LoggerMessage(2000, LogLevel.Error, "HTTP request failed; answered {Status} without details.")]
     private static partial void Unhandled(ILogger logger, Exception exception, int status);
 }
