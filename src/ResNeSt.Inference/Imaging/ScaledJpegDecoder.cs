@@ -11,7 +11,7 @@ namespace ResNeSt.Inference.Imaging;
 /// Reduced-size JPEG decoding: libjpeg-turbo (inside SkiaSharp's native library) decodes at 1/2, 1/4 or 1/8 scale by
 /// running a smaller IDCT per block, exactly as PIL's <c>Image.draft('RGB', (R, R))</c> does, so a 12-megapixel phone
 /// photo costs a 0.2-megapixel decode. The caller has already checked the framing, the byte count and the declared
-/// dimensions against the pixel budget (ImagePreprocessor.ReadHeader); this class is only reached through
+/// dimensions against the pixel budget (ImageHeader.Read); this class is only reached through
 /// <see cref="ImagePreprocessor.Preprocess(ReadOnlySpan{byte}, Span{float}, PreprocessingSpec, CancellationToken)"/>.
 /// </summary>
 internal static unsafe class ScaledJpegDecoder

@@ -10,15 +10,15 @@ public sealed class DecoderFaultTests
     [Fact]
     public void A_genuine_OutOfMemoryException_is_not_reported_as_a_corrupt_image()
     {
-        Assert.False(ImagePreprocessor.IsDecoderFault(new OutOfMemoryException()));
-        Assert.False(ImagePreprocessor.IsDecoderFault(new OperationCanceledException()));
+        Assert.False(ImageSharpDecoding.IsDecoderFault(new OutOfMemoryException()));
+        Assert.False(ImageSharpDecoding.IsDecoderFault(new OperationCanceledException()));
     }
 
     [Fact]
     public void The_decoders_own_failures_and_its_allocator_limit_are_the_images_fault()
     {
-        Assert.True(ImagePreprocessor.IsDecoderFault(new InvalidMemoryOperationException("over the allocation limit")));
-        Assert.True(ImagePreprocessor.IsDecoderFault(new IndexOutOfRangeException()));
-        Assert.True(ImagePreprocessor.IsDecoderFault(new SixLabors.ImageSharp.InvalidImageContentException("bad")));
+        Assert.True(ImageSharpDecoding.IsDecoderFault(new InvalidMemoryOperationException("over the allocation limit")));
+        Assert.True(ImageSharpDecoding.IsDecoderFault(new IndexOutOfRangeException()));
+        Assert.True(ImageSharpDecoding.IsDecoderFault(new SixLabors.ImageSharp.InvalidImageContentException("bad")));
     }
 }
