@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
@@ -14,8 +15,8 @@ namespace ResNeSt.Functions.Http;
 /// <summary>
 /// For HTTP invocations: tags the request and response with the invocation id and turns an unhandled exception into a
 /// problem document that says nothing about it — no message, no type, no stack, no storage URL or account — and names
-/// the invocation id instead; the exception itself goes to the log. Other triggers' exceptions pass through untouched,
-/// because the host retries those.
+/// the invocation id instead; the exception itself goes to the log, and a 5xx marks the invocation's span as failed.
+/// Other triggers' exceptions pass through untouched, because the host retries those.
 /// </summary>
 public sealed partial class ApiProblemMiddleware : IFunctionsWorkerMiddleware
 {
@@ -48,6 +49,13 @@ public sealed partial class ApiProblemMiddleware : IFunctionsWorkerMiddleware
             if (logger is not null)
             {
                 Unhandled(logger, ex, result.StatusCode);
+            }
+
+            // The worker's span of this invocation would end as a success: the exception stops here. A 5xx is a failure
+            // of the service, so the span says so, with the problem's code (the exception is in the log record above).
+            if (result.StatusCode >= 500)
+            {
+                Activity.Current?.SetStatus(ActivityStatusCode.Error, result.Problem.Code);
             }
 
             await result.ExecuteResultAsync(new ActionContext(http, http.GetRouteData() ?? new RouteData(), new ActionDescriptor())).ConfigureAwait(false);

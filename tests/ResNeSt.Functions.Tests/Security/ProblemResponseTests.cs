@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -52,9 +53,22 @@ public sealed class ProblemResponseTests(AzuriteFixture azurite)
         var thrown = await Assert.ThrowsAsync<Azure.RequestFailedException>(async () => await api.StartAsync(Json("""{"prefix":"x/"}"""), default));
         Assert.Contains("TableNotFound", thrown.ToString(), StringComparison.Ordinal);
 
-        // ... which the caller never sees.
+        // ... which the caller never sees. (The worker runs each invocation in a span of its own: here, a stand-in.)
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == nameof(ProblemResponseTests),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var spans = new ActivitySource(nameof(ProblemResponseTests));
         var request = Json("""{"prefix":"x/"}""");
-        var response = await InvokeAsync(harness, request, "inv-500", () => api.StartAsync(request, default));
+        HttpTest.Response response;
+        using (var invocation = spans.StartActivity("function StartBatch"))
+        {
+            response = await InvokeAsync(harness, request, "inv-500", () => api.StartAsync(request, default));
+            Assert.Equal((ActivityStatusCode.Error, "internal_error"), (invocation!.Status, invocation.StatusDescription));
+        }
+
         Assert.Equal(500, response.Status);
         Assert.StartsWith("application/problem+json", response.ContentType, StringComparison.Ordinal);
         Assert.Equal("internal_error", response.Root.GetProperty("code").GetString());
