@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace ResNeSt.Functions.Hosting;
@@ -13,8 +14,9 @@ namespace ResNeSt.Functions.Hosting;
 /// has <c>faas.invocation_id</c> instead of the key (Azure/azure-functions-dotnet-worker#3489), so without this
 /// provider no line of the app would reach <c>func start</c> or the container's log stream. Records that do carry
 /// the key are left to the host, which prints them, so no line is printed twice whichever way the worker goes.
-/// The host prints the worker's standard streams as <c>Host.Function.Console</c> (host.json lets it through at
-/// Information). Checked in the real host: <c>ProblemLogTests</c> finds an in-invocation failure line there once.
+/// One line a record, the app's own scopes after the text (blob, invocation, ETag: the messages leave those to the
+/// scopes). The host prints the worker's standard streams as <c>Host.Function.Console</c> (host.json lets it through
+/// at Information). Checked in the real host: <c>ConsoleLogTests</c> and <c>ProblemLogTests</c>.
 /// </summary>
 public sealed class OutOfInvocationConsoleLoggerProvider(TextWriter writer) : ILoggerProvider, ISupportExternalScope
 {
@@ -70,10 +72,28 @@ public sealed class OutOfInvocationConsoleLoggerProvider(TextWriter writer) : IL
             }
 
             // One line a record (the host logs each line of the stream as one entry); the exception's type and message,
-            // not its stack, which the telemetry exporter keeps.
-            var line = $"{Level(logLevel)}: {category}[{eventId.Id}] {formatter(state, exception)}"
-                + (exception is null ? "" : $" ({exception.GetType().Name}: {exception.Message})");
-            provider.Write(line.ReplaceLineEndings(" "));
+            // not its stack, which the telemetry exporter keeps; then the app's own scopes, as the resnest worker's
+            // console prints them ("=> Blob … (invocation …) => ETag …"): the message leaves the blob to the scope.
+            var line = new StringBuilder()
+                .Append(Level(logLevel)).Append(": ").Append(category).Append('[').Append(eventId.Id).Append("] ")
+                .Append(formatter(state, exception));
+            if (exception is not null)
+            {
+                line.Append(" (").Append(exception.GetType().Name).Append(": ").Append(exception.Message).Append(')');
+            }
+
+            provider._scopes.ForEachScope(AppendMessageScope, line);
+            provider.Write(line.ToString().ReplaceLineEndings(" "));
+        }
+
+        // Scopes made by LoggerMessage.DefineScope (a message template, "{OriginalFormat}" last): the app's. The others
+        // (the worker's invocation scope, the activity ids) are key lists meant for the exporters.
+        private static void AppendMessageScope(object? scope, StringBuilder line)
+        {
+            if (scope is IReadOnlyList<KeyValuePair<string, object?>> { Count: > 0 } pairs && pairs[^1].Key == "{OriginalFormat}")
+            {
+                line.Append(" => ").Append(scope);
+            }
         }
 
         private static string Level(LogLevel level) => level switch
