@@ -67,9 +67,7 @@ public sealed class ProblemLogTests(ITestOutputHelper output)
             int record = log.LastIndexOf("LogRecord.Timestamp:", at, StringComparison.Ordinal);
             if (start > record)
             {
-                int end = new[] { log.IndexOf("Activity.TraceId:", at, StringComparison.Ordinal), log.IndexOf("LogRecord.Timestamp:", at, StringComparison.Ordinal), log.Length }
-                    .Where(i => i >= 0).Min();
-                return log[start..end];
+                return log[start..NextItem(log, at)];
             }
         }
 
@@ -87,9 +85,11 @@ public sealed class ProblemLogTests(ITestOutputHelper output)
         }
 
         int start = log.LastIndexOf("LogRecord.Timestamp:", at, StringComparison.Ordinal);
-        int end = log.IndexOf("LogRecord.Timestamp:", at, StringComparison.Ordinal);
-        int nextSpan = log.IndexOf("Activity.TraceId:", at, StringComparison.Ordinal);
-        end = new[] { end, nextSpan, log.Length }.Where(i => i >= 0).Min();
-        return log[start..end];
+        return log[start..NextItem(log, at)];
     }
+
+    // Where the console exporter's next item (span or log record) after <paramref name="at"/> begins.
+    private static int NextItem(string log, int at) =>
+        new[] { log.IndexOf("Activity.TraceId:", at, StringComparison.Ordinal), log.IndexOf("LogRecord.Timestamp:", at, StringComparison.Ordinal), log.Length }
+            .Where(i => i >= 0).Min();
 }
